@@ -1,0 +1,1 @@
+"""The `diana` command line: a thin shell over the engine."""

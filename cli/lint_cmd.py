@@ -1,0 +1,67 @@
+"""`diana lint`: load a story, run every check, print the diagnostics."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from cli import render
+from engine.catalog import lookup
+from engine.diagnostics import Severity
+from engine.lint import lint
+from engine.load import ContentDirError, LoadResult, load
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "checks"
+
+
+class Format(str, Enum):
+    full = "full"
+    concise = "concise"
+    json = "json"
+    github = "github"
+
+
+def _source_line(result: LoadResult):
+    def get(path: str, line: int) -> str:
+        f = result.file(path)
+        return f.line(line) if f else ""
+
+    return get
+
+
+def explain(code: str) -> None:
+    info = lookup(code)
+    if info is None:
+        typer.echo(f"error: unknown check `{code}`; `diana lint --list` shows them all", err=True)
+        raise typer.Exit(2)
+    doc = DOCS / f"{info.code}.md"
+    if doc.is_file():
+        typer.echo(doc.read_text(encoding="utf-8").rstrip())
+    else:
+        typer.echo(f"{info.code} {info.name} ({info.severity.value})\n\n{info.summary}")
+
+
+def run(directory: Path, fmt: Format) -> int:
+    try:
+        result = load(directory)
+    except ContentDirError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    diagnostics = lint(result)
+    if fmt is Format.json:
+        typer.echo(render.as_json(diagnostics))
+    elif fmt is Format.github:
+        for d in diagnostics:
+            typer.echo(render.github(d))
+    else:
+        source = _source_line(result)
+        for d in diagnostics:
+            typer.echo(render.full(d, source) if fmt is Format.full else render.concise(d))
+            if fmt is Format.full:
+                typer.echo("")
+        typer.echo(render.summary(diagnostics))
+        if result.content is None and any(d.code.startswith(("Y", "S")) for d in diagnostics):
+            typer.echo("Story checks run once the files above read and match the schema.")
+    return 1 if any(d.severity is Severity.ERROR for d in diagnostics) else 0

@@ -1,0 +1,64 @@
+"""Entry point of the `diana` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import lint_cmd, play_cmd
+from engine.catalog import CHECKS
+
+app = typer.Typer(
+    help="Diana: write, test and ship a branching, gamified story.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_CONTENT = Path("content")
+
+
+@app.command()
+def lint(
+    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    DEFAULT_CONTENT,
+    format: Annotated[lint_cmd.Format, typer.Option("--format", "-f", help="Output format.")] =
+    lint_cmd.Format.full,
+    explain: Annotated[str | None, typer.Option(help="Print the documentation of a check.",
+                                                metavar="CODE")] = None,
+    list_checks: Annotated[bool, typer.Option("--list", help="List every check.")] = False,
+) -> None:
+    """Check a story: YAML, schema, references, graph, limits, translations."""
+    if explain:
+        lint_cmd.explain(explain)
+        return
+    if list_checks:
+        for info in CHECKS.values():
+            typer.echo(f"{info.code}  {info.name:<28} {info.severity.value:<8} {info.summary}")
+        return
+    raise typer.Exit(lint_cmd.run(directory, format))
+
+
+@app.command()
+def play(
+    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    DEFAULT_CONTENT,
+    db: Annotated[Path, typer.Option(help="SQLite file holding saves.")] = Path("diana.sqlite3"),
+    player: Annotated[str, typer.Option(help="Save slot and display name.")] = "Guest",
+    new: Annotated[bool, typer.Option("--new", help="Start over instead of resuming.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the player's random draws.")] = 0,
+    locale: Annotated[str | None, typer.Option(help="Locale, e.g. es.")] = None,
+    role: Annotated[str | None, typer.Option(help="Player role, e.g. vip.")] = None,
+) -> None:
+    """Play a story in the terminal; progress is saved and resumed.
+
+    Reads choice numbers from standard input, so `printf '1\\n2\\n' | diana play` scripts a run.
+    """
+    raise typer.Exit(play_cmd.play(directory, db, player, fresh=new, seed=seed, locale=locale,
+                                   role=role))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,60 @@
+"""Diagnostics to text: ruff-style human output, JSON, GitHub workflow annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from engine.diagnostics import Diagnostic, Severity
+
+SourceLine = Callable[[str, int], str]
+
+
+def concise(d: Diagnostic) -> str:
+    return f"{d.loc}: {d.code} [{d.severity.value}] {d.message}"
+
+
+def full(d: Diagnostic, source_line: SourceLine) -> str:
+    head = concise(d)
+    line = source_line(d.loc.file, d.loc.line)
+    if not line and not d.hint:
+        return head
+    out = [head]
+    if line:
+        num = str(d.loc.line)
+        pad = " " * len(num)
+        caret = " " * (max(d.loc.col, 1) - 1) + "^"
+        out += [f"{pad} |", f"{num} | {line}", f"{pad} | {caret} {d.name}"]
+        if d.hint:
+            out += [f"{pad} |", f"{pad} = hint: {d.hint}"]
+    else:
+        out.append(f"  = hint: {d.hint}")
+    return "\n".join(out)
+
+
+def summary(diagnostics: list[Diagnostic]) -> str:
+    counts = {s: sum(1 for d in diagnostics if d.severity is s) for s in Severity}
+    if not diagnostics:
+        return "All checks passed."
+    parts = []
+    for s, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning"),
+                    (Severity.INFO, "note")):
+        n = counts[s]
+        if n:
+            parts.append(f"{n} {word}{'s' if n != 1 else ''}")
+    return "Found " + ", ".join(parts) + "."
+
+
+def as_json(diagnostics: list[Diagnostic]) -> str:
+    return json.dumps([d.to_json() for d in diagnostics], indent=2, ensure_ascii=False)
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github(d: Diagnostic) -> str:
+    level = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
+    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    return (f"::{level} file={d.loc.file},line={d.loc.line},col={d.loc.col},"
+            f"title={d.code} {d.name}::{_escape(message)}")

@@ -1,0 +1,1 @@
+"""Diana's functional core: load, lint, compile rules, step, simulate."""

@@ -1,0 +1,81 @@
+"""Telegram's limits, checked on the worst case after interpolation, in every locale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic
+from engine.lint.registry import check
+from engine.load import LoadResult
+from engine.model import Content, Fragment, Text
+from engine.text import MAX_NAME, MAX_NUMBER, worst_case_length
+
+MAX_MESSAGE = 4096
+MAX_LABEL = 64
+MAX_CHOICES = 10
+MAX_ALERT = 200
+
+
+def widths(content: Content) -> dict[str, int]:
+    m = content.manifest
+    out = {
+        "player": MAX_NAME,
+        "points": MAX_NUMBER,
+        "level": MAX_NUMBER,
+        "currency": max((len(v) for v in m.currency.name.values()), default=0),
+        "emoji": len(m.currency.emoji),
+        "level_name": max((len(v) for lv in m.levels for v in lv.name.values()), default=0),
+    }
+    for s in content.stats.values():
+        bounds = [abs(b) for b in (s.min, s.max) if b is not None]
+        out[f"stat.{s.id}"] = len(str(max(bounds))) + 1 if len(bounds) == 2 else MAX_NUMBER
+    return out
+
+
+def _longest(text: Text | None, locale: str, default: str, w: dict[str, int]) -> int:
+    return 0 if text is None else worst_case_length(text.get(locale, default), w)
+
+
+def message_length(f: Fragment, locale: str, default: str, w: dict[str, int]) -> int:
+    """The longest message the fragment can render to: title plus every paragraph at its
+    longest variant, joined by blank lines."""
+    parts = [_longest(f.title, locale, default, w)] if f.title else []
+    for p in f.text:
+        parts.append(max(_longest(p.text, locale, default, w),
+                         _longest(p.otherwise, locale, default, w)))
+    return sum(parts) + 2 * max(len(parts) - 1, 0)
+
+
+@check
+def telegram_limits(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    w = widths(content)
+    default = content.manifest.default_locale
+    for f in content.fragments.values():
+        for locale in content.manifest.locales:
+            n = message_length(f, locale, default, w)
+            if n > MAX_MESSAGE:
+                yield diag("T001", f"fragment `{f.id}` ({locale}) can reach {n} characters;"
+                           f" Telegram allows {MAX_MESSAGE}", f.text[0].text.loc,
+                           "split it into two fragments joined by a choice")
+                break
+        if len(f.choices) > MAX_CHOICES:
+            yield diag("T003", f"fragment `{f.id}` has {len(f.choices)} choices; at most"
+                       f" {MAX_CHOICES} fit a keyboard", f.choices[MAX_CHOICES].loc,
+                       "move some choices to a follow-up fragment")
+        for c in f.choices:
+            for locale in content.manifest.locales:
+                n = _longest(c.text, locale, default, w)
+                if n > MAX_LABEL:
+                    yield diag("T002", f"label of `{f.id}.{c.id}` ({locale}) can reach {n}"
+                               f" characters; buttons allow {MAX_LABEL}", c.text.loc,
+                               "shorten the label")
+                    break
+            for locale in content.manifest.locales:
+                n = _longest(c.locked_text, locale, default, w)
+                if n > MAX_ALERT:
+                    yield diag("T004", f"locked text of `{f.id}.{c.id}` ({locale}) can reach"
+                               f" {n} characters; an alert shows {MAX_ALERT}",
+                               c.locked_text.loc if c.locked_text else c.loc,
+                               "shorten the locked text")
+                    break

@@ -1,0 +1,124 @@
+"""References: every id used must be declared; text variables must exist."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic, Loc
+from engine.lint.registry import check
+from engine.load import LoadResult
+from engine.model import Compare, Content, Has
+from engine.text import unknown_variable, variables
+from engine.walk import effects, requirements, texts
+
+BUILTIN_EVENTS = (
+    "start", "enter", "choice", "ending", "award", "spend", "unlock", "level_up", "item",
+    "flag", "stat",
+)
+
+
+def _hint(name: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _unknown(what: str, name: str, known: Iterable[str], loc: Loc, code: str = "R004"
+             ) -> Diagnostic:
+    known = list(known)
+    return diag(code, f"unknown {what} `{name}`", loc, _hint(name, known))
+
+
+def _namespaces(content: Content) -> dict[str, Iterable[str]]:
+    return {
+        "fragment": content.fragments,
+        "ending": [f.id for f in content.fragments.values() if f.ending],
+        "achievement": content.achievements,
+        "item": content.items,
+        "flag": content.flags,
+        "stat": content.stats,
+        "role": content.manifest.roles,
+        "event": content.events,
+    }
+
+
+@check
+def unknown_start(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    start = content.manifest.start
+    if start not in content.fragments:
+        manifest = result.file(content.manifest.loc.file)
+        loc = manifest.loc(("start",)) if manifest else content.manifest.loc
+        yield diag("R003", f"start fragment `{start}` does not exist", loc,
+                   _hint(start, content.fragments))
+
+
+@check
+def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    for f in content.fragments.values():
+        for c in f.choices:
+            for t in c.targets:
+                if t.to not in content.fragments:
+                    yield _unknown("goto target", t.to, content.fragments, t.loc, "R002")
+    for _, e in effects(content):
+        if e.kind == "goto" and e.target not in content.fragments:
+            yield _unknown("goto target", str(e.target), content.fragments, e.target_loc, "R002")
+
+
+_EFFECT_NAMESPACE = {
+    "set": "flag", "clear": "flag", "give": "item", "take": "item", "stat": "stat",
+    "unlock": "achievement", "emit": "event",
+}
+
+
+@check
+def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    spaces = _namespaces(content)
+    for _, e in effects(content):
+        space = _EFFECT_NAMESPACE.get(e.kind)
+        if space and e.target not in spaces[space]:
+            yield _unknown(space, str(e.target), spaces[space], e.target_loc)
+    for _, r in requirements(content):
+        if isinstance(r, Has | Compare) and r.ref is not None:
+            space = {"visited": "fragment"}.get(r.subject, r.subject)
+            if r.ref not in spaces[space]:
+                yield _unknown(space, r.ref, spaces[space], r.loc)
+    levels = {lv.level for lv in content.manifest.levels}
+    for _, r in requirements(content):
+        if isinstance(r, Compare) and r.subject == "level":
+            for _op, value in r.cmp:
+                if levels and value not in levels:
+                    yield diag("R004", f"unknown level `{value}`", r.loc,
+                               f"declared levels: {', '.join(map(str, sorted(levels)))}")
+    events = [*BUILTIN_EVENTS, *content.events]
+    for rule in content.rules:
+        if rule.event not in events:
+            yield _unknown("event", rule.event, events, rule.loc)
+        for field, value in rule.filters:
+            space = {"fragment": "fragment", "achievement": "achievement", "item": "item",
+                     "flag": "flag", "stat": "stat"}.get(field)
+            if space and isinstance(value, str) and value not in spaces[space]:
+                yield _unknown(space, value, spaces[space], rule.loc)
+
+
+@check
+def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    for what, text in texts(content):
+        for template in text.values():
+            for name in variables(template):
+                reason = unknown_variable(name, content.stats, content.items)
+                if reason:
+                    yield diag("R005", f"{what}: {reason}", text.loc,
+                               "variables: player, points, currency, emoji, level, level_name,"
+                               " stat.ID, item.ID; write {{ and }} for braces")
+
+
+@check
+def unknown_locales(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    declared = content.manifest.locales
+    for what, text in texts(content):
+        for locale in text.locales:
+            if locale not in declared:
+                yield diag("R007", f"{what} is given in locale `{locale}`, which the manifest"
+                           " does not declare", text.loc, _hint(locale, declared)
+                           or f"declared locales: {', '.join(declared)}")

@@ -1,0 +1,62 @@
+"""Declared things nobody uses, and used things nothing provides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic, Loc
+from engine.lint.registry import check
+from engine.load import LoadResult
+from engine.model import Compare, Content, Has
+from engine.walk import effects, requirements
+
+
+@check
+def never_unlocked(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    unlocked = {e.target for _, e in effects(content) if e.kind == "unlock"}
+    for a in content.achievements.values():
+        if a.id not in unlocked:
+            yield diag("U001", f"nothing unlocks achievement `{a.id}`", a.loc,
+                       "add `unlock: " + a.id + "` to a rule or an effect")
+
+
+@check
+def flags(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    set_at: dict[str, Loc] = {}
+    for _, e in effects(content):
+        if e.kind == "set" and e.target:
+            set_at.setdefault(e.target, e.target_loc)
+    read_at: dict[str, Loc] = {}
+    for _, r in requirements(content):
+        if isinstance(r, Has) and r.subject == "flag":
+            read_at.setdefault(r.ref, r.loc)
+    listens_to_all = False
+    for rule in content.rules:
+        if rule.event == "flag":
+            flag = dict(rule.filters).get("flag")
+            if isinstance(flag, str):
+                read_at.setdefault(flag, rule.loc)
+            else:
+                listens_to_all = True
+    for fid, loc in sorted(read_at.items()):
+        flag = content.flags.get(fid)
+        if fid not in set_at and flag is not None and not flag.initial:
+            yield diag("U002", f"flag `{fid}` is read but nothing sets it", loc,
+                       f"add `set: {fid}` to an effect, or declare it `initial: true`")
+    for fid, loc in sorted(set_at.items()):
+        if fid not in read_at and fid in content.flags and not listens_to_all:
+            yield diag("U003", f"flag `{fid}` is set but nothing reads it", loc,
+                       f"read it with `{{flag: {fid}}}` or remove it")
+
+
+@check
+def items_never_given(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    given = {e.target for _, e in effects(content) if e.kind == "give"}
+    reported: set[str] = set()
+    for owner, r in requirements(content):
+        if isinstance(r, Compare) and r.subject == "item" and r.ref not in given:
+            if r.ref in content.items and r.ref not in reported:
+                reported.add(r.ref)
+                yield diag("U004", f"{owner} requires item `{r.ref}` but nothing gives it",
+                           r.loc, f"add `give: {r.ref}` to an effect")

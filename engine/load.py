@@ -1,0 +1,432 @@
+"""Load a content directory: read every file, validate it, build the immutable model.
+
+Loading is staged like a compiler: files that do not parse or do not match their schema
+stop the model from being built, because cross-file checks on a half-read story would
+bury the real error under follow-on noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic, Loc, Severity
+from engine.model import (
+    Achievement,
+    All,
+    AnyOf,
+    Choice,
+    Compare,
+    Comparison,
+    Content,
+    Currency,
+    CustomEvent,
+    Effect,
+    Flag,
+    Fragment,
+    Has,
+    Item,
+    Level,
+    Manifest,
+    Not,
+    Paragraph,
+    Requirement,
+    Rule,
+    Stat,
+    Target,
+    Text,
+    frozen_map,
+)
+from engine.schema import kind_of, validate
+from engine.source import MAX_FILE_BYTES, Path_, SourceFile, read_source, too_large
+
+MANIFEST = "game.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class ContentDirError(Exception):
+    """The content directory itself cannot be used (missing, not a directory)."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    root: Path
+    files: tuple[SourceFile, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    content: Content | None
+
+    @property
+    def ok(self) -> bool:
+        return self.content is not None and not any(
+            d.severity is Severity.ERROR for d in self.diagnostics
+        )
+
+    def file(self, path: str) -> SourceFile | None:
+        return next((f for f in self.files if f.path == path), None)
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path, base).replace(os.sep, "/")
+    except ValueError:
+        return str(path)
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        out.extend(
+            Path(dirpath) / f
+            for f in filenames
+            if f.endswith(YAML_SUFFIXES) and not f.startswith(".")
+        )
+    return sorted(out)
+
+
+def _read(path: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic], bytes]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refuse before reading: the file may be huge
+            return None, [too_large(shown, size)], b""
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [diag("Y004", f"cannot read file: {exc.strerror}", Loc(shown))], b""
+    parsed, problems = read_source(raw, shown)
+    return parsed, problems, raw
+
+
+def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | None = None
+         ) -> LoadResult:
+    """Load the story in `root`. Paths in diagnostics are relative to `display_base`
+    (default: the current directory)."""
+    root_path = Path(root)
+    if not root_path.exists():
+        raise ContentDirError(f"content directory `{root}` does not exist")
+    if not root_path.is_dir():
+        raise ContentDirError(f"`{root}` is not a directory")
+    base = Path(display_base) if display_base is not None else Path.cwd()
+    root_path = root_path.resolve()
+    problems: list[Diagnostic] = []
+    files: list[SourceFile] = []
+    kinds: dict[str, str] = {}
+    digest = hashlib.sha256()
+
+    manifest_path = root_path / MANIFEST
+    manifest_file: SourceFile | None = None
+    dirs = [root_path]
+    if manifest_path.is_file():
+        manifest_file, found, raw = _read(manifest_path, _display(manifest_path, base))
+        problems += found
+        digest.update(raw)
+        if manifest_file is not None:
+            files.append(manifest_file)
+            kinds[manifest_file.path] = "game"
+            extra = manifest_file.data.get("rules") if isinstance(manifest_file.data, dict) else None
+            if isinstance(extra, list):
+                for i, rel in enumerate(extra):
+                    if not isinstance(rel, str):
+                        continue
+                    d = (root_path / rel).resolve()
+                    if d.is_dir():
+                        dirs.append(d)
+                    else:
+                        problems.append(diag(
+                            "R004", f"rules directory `{rel}` does not exist",
+                            manifest_file.loc(("rules", i))))
+    else:
+        problems.append(diag(
+            "R006", f"no {MANIFEST} in the content directory", Loc(_display(root_path, base)),
+            f"create {MANIFEST} with format, version, title, start and currency"))
+
+    seen: set[Path] = {manifest_path}
+    for d in dirs:
+        for path in _yaml_files(d):
+            if path in seen:
+                continue
+            seen.add(path)
+            parsed, found, raw = _read(path, _display(path, base))
+            problems += found
+            digest.update(path.name.encode() + b"\0" + raw)
+            if parsed is not None:
+                files.append(parsed)
+                kinds[parsed.path] = kind_of(parsed, is_manifest=False)
+
+    for f in files:
+        problems += validate(f, kinds[f.path])
+
+    content = None
+    if manifest_file is not None and not any(d.severity is Severity.ERROR for d in problems):
+        builder = _Builder(files, kinds, manifest_file)
+        content = builder.build(digest.hexdigest())
+        problems += builder.problems
+    return LoadResult(root_path, tuple(files), tuple(problems), content)
+
+
+class _Builder:
+    """Turns schema-valid data into the model. Only identity problems can still occur here."""
+
+    def __init__(self, files: list[SourceFile], kinds: dict[str, str], manifest: SourceFile):
+        self.files = files
+        self.kinds = kinds
+        self.manifest_file = manifest
+        self.problems: list[Diagnostic] = []
+        self.default_locale = "en"
+        self.file: SourceFile = manifest
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def loc(self, path: Path_, key: bool = False) -> Loc:
+        return self.file.loc(path, key=key)
+
+    def text(self, value: Any, path: Path_) -> Text:
+        if isinstance(value, dict):
+            return Text(tuple((k, str(v)) for k, v in value.items()), self.loc(path))
+        return Text(((self.default_locale, str(value)),), self.loc(path))
+
+    def opt_text(self, value: Any, path: Path_) -> Text | None:
+        return None if value is None else self.text(value, path)
+
+    @staticmethod
+    def comparison(value: Any) -> Comparison:
+        if isinstance(value, dict):
+            return tuple((op, v) for op, v in value.items() if op in _OPS)
+        return (("gte", value),)
+
+    def requirement(self, raw: Any, path: Path_) -> Requirement:
+        (key, value), = raw.items()
+        p = (*path, key)
+        here = self.loc(p)
+        if key in ("all", "any"):
+            items = tuple(self.requirement(r, (*p, i)) for i, r in enumerate(value))
+            return All(items, here) if key == "all" else AnyOf(items, here)
+        if key == "not":
+            return Not(self.requirement(value, p), here)
+        if key in ("points", "level", "visited_count", "achievements_count", "endings_count"):
+            return Compare(key, None, self.comparison(value), here)
+        if key in ("role", "flag", "achievement", "ending"):
+            return Has(key, value, here)
+        if key in ("item", "stat", "visited"):
+            if isinstance(value, str):
+                return Compare(key, value, (("gte", 1),), here)
+            ref_key = "fragment" if key == "visited" else "id"
+            cmp = self.comparison({k: v for k, v in value.items() if k != ref_key})
+            return Compare(key, value[ref_key], cmp or (("gte", 1),), self.loc((*p, ref_key)))
+        raise AssertionError(f"schema let through requirement {key}")
+
+    def effect(self, raw: dict[str, Any], path: Path_) -> Effect:
+        cond = self.requirement(raw["if"], (*path, "if")) if "if" in raw else None
+        chance = raw.get("chance")
+        (kind,) = [k for k in raw if k not in ("if", "chance")]
+        value = raw[kind]
+        p = (*path, kind)
+        common: dict[str, Any] = {"cond": cond, "chance": chance, "loc": self.loc(path)}
+        if kind in ("award", "spend"):
+            if isinstance(value, dict):
+                return Effect(kind, amount=value["points"], reason=value.get("reason"),
+                              target_loc=self.loc(p), **common)
+            return Effect(kind, amount=value, target_loc=self.loc(p), **common)
+        if kind in ("give", "take"):
+            if isinstance(value, dict):
+                return Effect(kind, target=value["item"], amount=value.get("count", 1),
+                              target_loc=self.loc((*p, "item")), **common)
+            return Effect(kind, target=value, amount=1, target_loc=self.loc(p), **common)
+        if kind == "stat":
+            (op,) = [k for k in value if k in ("add", "sub", "set")]
+            return Effect(kind, target=value["id"], amount=value[op], op=op,
+                          target_loc=self.loc((*p, "id")), **common)
+        return Effect(kind, target=value, target_loc=self.loc(p), **common)
+
+    def effects(self, raw: list[Any] | None, path: Path_) -> tuple[Effect, ...]:
+        return tuple(self.effect(e, (*path, i)) for i, e in enumerate(raw or ()))
+
+    def paragraphs(self, raw: Any, path: Path_) -> tuple[Paragraph, ...]:
+        items = raw if isinstance(raw, list) else [raw]
+        base = path if not isinstance(raw, list) else None
+        out = []
+        for i, item in enumerate(items):
+            p = base if base is not None else (*path, i)
+            if isinstance(item, dict) and "if" in item and "text" in item:
+                out.append(Paragraph(
+                    self.text(item["text"], (*p, "text")),
+                    self.requirement(item["if"], (*p, "if")),
+                    self.opt_text(item.get("else"), (*p, "else")),
+                ))
+            else:
+                out.append(Paragraph(self.text(item, p)))
+        return tuple(out)
+
+    def choice(self, raw: dict[str, Any], path: Path_) -> Choice:
+        goto = raw.get("goto")
+        targets: tuple[Target, ...] = ()
+        if isinstance(goto, str):
+            targets = (Target(goto, 1, self.loc((*path, "goto"))),)
+        elif isinstance(goto, dict):
+            targets = tuple(
+                Target(t["to"], t.get("weight", 1), self.loc((*path, "goto", "random", i, "to")))
+                for i, t in enumerate(goto["random"])
+            )
+        return Choice(
+            id=raw["id"],
+            text=self.text(raw["text"], (*path, "text")),
+            targets=targets,
+            requires=self.requirement(raw["requires"], (*path, "requires"))
+            if "requires" in raw else None,
+            cost=raw.get("cost", 0),
+            effects=self.effects(raw.get("effects"), (*path, "effects")),
+            when_locked=raw.get("when_locked", "show"),
+            locked_text=self.opt_text(raw.get("locked_text"), (*path, "locked_text")),
+            once=raw.get("once", False),
+            loc=self.loc(path),
+        )
+
+    def fragment(self, fid: str, raw: dict[str, Any], path: Path_) -> Fragment:
+        return Fragment(
+            id=fid,
+            text=self.paragraphs(raw["text"], (*path, "text")),
+            title=self.opt_text(raw.get("title"), (*path, "title")),
+            on_enter=self.effects(raw.get("on_enter"), (*path, "on_enter")),
+            on_first_enter=self.effects(raw.get("on_first_enter"), (*path, "on_first_enter")),
+            choices=tuple(
+                self.choice(c, (*path, "choices", i)) for i, c in enumerate(raw.get("choices", ()))
+            ),
+            ending=raw.get("ending"),
+            tags=tuple(raw.get("tags", ())),
+            image=raw.get("image"),
+            loc=self.loc(path, key=True),
+        )
+
+    # -- declarations ----------------------------------------------------------------------
+
+    def _declare(self, table: dict[str, Any], what: str, ident: str, path: Path_,
+                 make: Callable[[], Any]) -> None:
+        here = self.loc(path, key=True)
+        if ident in table:
+            first = table[ident].loc
+            self.problems.append(diag(
+                "R001", f"{what} `{ident}` is declared twice (first at {first})", here,
+                "give one of them another id"))
+            return
+        table[ident] = make()
+
+    def manifest(self) -> Manifest:
+        self.file = self.manifest_file
+        m = self.manifest_file.data
+        locales = tuple(m.get("locales") or ("en",))
+        self.default_locale = locales[0]
+        cur = m["currency"]
+        return Manifest(
+            format=m["format"],
+            version=str(m["version"]),
+            title=self.text(m["title"], ("title",)),
+            start=m["start"],
+            currency=Currency(cur["id"], self.text(cur["name"], ("currency", "name")),
+                              cur.get("emoji", "")),
+            locales=locales,
+            levels=tuple(
+                Level(lv["level"], self.text(lv["name"], ("levels", i, "name")), lv["points"],
+                      self.loc(("levels", i)))
+                for i, lv in enumerate(m.get("levels", ()))
+            ),
+            roles=tuple(m.get("roles") or ("free",)),
+            daily_points=(m.get("limits") or {}).get("daily_points"),
+            max_chain=(m.get("limits") or {}).get("max_chain", 100),
+            severity=frozen_map((m.get("lint") or {}).get("severity")),
+            rule_dirs=tuple(m.get("rules", ())),
+            loc=Loc(self.manifest_file.path),
+        )
+
+    def build(self, digest: str) -> Content:
+        manifest = self.manifest()
+        fragments: dict[str, Fragment] = {}
+        achievements: dict[str, Achievement] = {}
+        items: dict[str, Item] = {}
+        flags: dict[str, Flag] = {}
+        stats: dict[str, Stat] = {}
+        events: dict[str, CustomEvent] = {}
+        rules: dict[str, Rule] = {}
+        for f in self.files:
+            if self.kinds[f.path] == "game":
+                continue
+            self.file = f
+            data = f.data if isinstance(f.data, dict) else {}
+            for fid, raw in (data.get("fragments") or {}).items():
+                p = ("fragments", fid)
+                self._declare(fragments, "fragment", fid, p, lambda fid=fid, raw=raw, p=p:
+                              self.fragment(fid, raw, p))
+            for aid, raw in (data.get("achievements") or {}).items():
+                p = ("achievements", aid)
+                self._declare(achievements, "achievement", aid, p, lambda aid=aid, raw=raw, p=p:
+                              Achievement(aid, self.text(raw["name"], (*p, "name")),
+                                          self.opt_text(raw.get("description"),
+                                                        (*p, "description")),
+                                          raw.get("reward", 0), raw.get("secret", False),
+                                          self.loc(p, key=True)))
+            for iid, raw in (data.get("items") or {}).items():
+                p = ("items", iid)
+                self._declare(items, "item", iid, p, lambda iid=iid, raw=raw, p=p:
+                              Item(iid, self.text(raw["name"], (*p, "name")),
+                                   self.opt_text(raw.get("description"), (*p, "description")),
+                                   self.loc(p, key=True)))
+            for fl, raw in (data.get("flags") or {}).items():
+                p = ("flags", fl)
+                raw = raw or {}
+                self._declare(flags, "flag", fl, p, lambda fl=fl, raw=raw, p=p:
+                              Flag(fl, raw.get("initial", False), raw.get("description"),
+                                   self.loc(p, key=True)))
+            for sid, raw in (data.get("stats") or {}).items():
+                p = ("stats", sid)
+                raw = raw or {}
+                self._declare(stats, "stat", sid, p, lambda sid=sid, raw=raw, p=p:
+                              Stat(sid, self.opt_text(raw.get("name"), (*p, "name")),
+                                   raw.get("initial", 0), raw.get("min"), raw.get("max"),
+                                   self.loc(p, key=True)))
+            for eid, raw in (data.get("events") or {}).items():
+                p = ("events", eid)
+                raw = raw or {}
+                self._declare(events, "event", eid, p, lambda eid=eid, raw=raw, p=p:
+                              CustomEvent(eid, raw.get("description"), self.loc(p, key=True)))
+            for i, raw in enumerate(data.get("rules") or ()):
+                p = ("rules", i)
+                self._declare(rules, "rule", raw["id"], (*p, "id"), lambda raw=raw, p=p:
+                              self.rule(raw, p, len(rules)))
+        return Content(
+            manifest=manifest,
+            fragments=frozen_map(fragments),
+            achievements=frozen_map(achievements),
+            items=frozen_map(items),
+            flags=frozen_map(flags),
+            stats=frozen_map(stats),
+            events=frozen_map(events),
+            rules=tuple(rules.values()),
+            digest=digest,
+        )
+
+    def rule(self, raw: dict[str, Any], path: Path_, order: int) -> Rule:
+        when = raw["when"]
+        filters = tuple(
+            (k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
+            for k, v in when.items() if k != "event"
+        )
+        return Rule(
+            id=raw["id"],
+            event=when["event"],
+            filters=filters,
+            cond=self.requirement(raw["if"], (*path, "if")) if "if" in raw else None,
+            then=self.effects(raw.get("then"), (*path, "then")),
+            priority=raw.get("priority", 0),
+            once=raw.get("once", False),
+            order=order,
+            loc=self.loc((*path, "id")),
+        )
+
+
+_OPS = ("gte", "gt", "lte", "lt", "eq", "ne")
+
+
+

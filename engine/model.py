@@ -1,0 +1,283 @@
+"""The immutable, typed model of a story: what the loader builds and the engine reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from engine.diagnostics import Loc
+
+NOWHERE = Loc("", 0, 0)
+
+
+def frozen_map(d: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in one or more locales; `get` falls back to the default locale."""
+
+    by_locale: tuple[tuple[str, str], ...]
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    def get(self, locale: str, default_locale: str) -> str:
+        d = dict(self.by_locale)
+        if locale in d:
+            return d[locale]
+        if default_locale in d:
+            return d[default_locale]
+        return self.by_locale[0][1] if self.by_locale else ""
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.by_locale)
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(v for _, v in self.by_locale)
+
+
+# ---- requirements ---------------------------------------------------------------------
+
+
+Comparison = tuple[tuple[str, float], ...]  # ((op, value), ...), all must hold
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Requirement, ...]
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Requirement, ...]
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Requirement
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A numeric test. `subject` is points, level, item, stat, visited, visited_count,
+    achievements_count or endings_count; `ref` names the item, stat or fragment."""
+
+    subject: str
+    ref: str | None
+    cmp: Comparison
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Has:
+    """A membership test. `subject` is role, flag, achievement or ending."""
+
+    subject: str
+    ref: str
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+Requirement = All | AnyOf | Not | Compare | Has
+
+
+# ---- effects ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One effect. `kind` is award, spend, set, clear, give, take, stat, unlock, goto, emit.
+
+    `target` is the flag, item, stat, achievement, fragment or event id; `amount` the points
+    or count or stat operand; `op` the stat operation (add, sub, set).
+    """
+
+    kind: str
+    target: str | None = None
+    amount: float = 0
+    op: str | None = None
+    reason: str | None = None
+    cond: Requirement | None = None
+    chance: float | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+    target_loc: Loc = field(default=NOWHERE, compare=False)
+
+
+# ---- story -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: Text
+    cond: Requirement | None = None
+    otherwise: Text | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    to: str
+    weight: int = 1
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    text: Text
+    targets: tuple[Target, ...] = ()  # empty: stay in this fragment; several: weighted pick
+    requires: Requirement | None = None
+    cost: int = 0
+    effects: tuple[Effect, ...] = ()
+    when_locked: str = "show"
+    locked_text: Text | None = None
+    once: bool = False
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    id: str
+    text: tuple[Paragraph, ...]
+    title: Text | None = None
+    on_enter: tuple[Effect, ...] = ()
+    on_first_enter: tuple[Effect, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    ending: str | None = None
+    tags: tuple[str, ...] = ()
+    image: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    def choice(self, choice_id: str) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+# ---- rules and declarations -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Achievement:
+    id: str
+    name: Text
+    description: Text | None = None
+    reward: int = 0
+    secret: bool = False
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    name: Text
+    description: Text | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Flag:
+    id: str
+    initial: bool = False
+    description: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Stat:
+    id: str
+    name: Text | None = None
+    initial: float = 0
+    min: float | None = None
+    max: float | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    def clamp(self, value: float) -> float:
+        if self.min is not None and value < self.min:
+            value = self.min
+        if self.max is not None and value > self.max:
+            value = self.max
+        return int(value) if float(value).is_integer() else value
+
+
+@dataclass(frozen=True)
+class CustomEvent:
+    id: str
+    description: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    event: str
+    filters: tuple[tuple[str, Any], ...] = ()  # value, or a comparison as a sorted tuple
+    cond: Requirement | None = None
+    then: tuple[Effect, ...] = ()
+    priority: int = 0
+    once: bool = False
+    order: int = 0  # position across files, the tie-breaker for equal priority
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Level:
+    level: int
+    name: Text
+    points: int
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Currency:
+    id: str
+    name: Text
+    emoji: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: int
+    version: str
+    title: Text
+    start: str
+    currency: Currency
+    locales: tuple[str, ...] = ("en",)
+    levels: tuple[Level, ...] = ()
+    roles: tuple[str, ...] = ("free",)
+    daily_points: int | None = None
+    max_chain: int = 100
+    severity: Mapping[str, str] = field(default_factory=frozen_map)
+    rule_dirs: tuple[str, ...] = ()
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @property
+    def default_role(self) -> str:
+        return self.roles[0]
+
+
+@dataclass(frozen=True)
+class Content:
+    manifest: Manifest
+    fragments: Mapping[str, Fragment]
+    achievements: Mapping[str, Achievement]
+    items: Mapping[str, Item]
+    flags: Mapping[str, Flag]
+    stats: Mapping[str, Stat]
+    events: Mapping[str, CustomEvent]
+    rules: tuple[Rule, ...]
+    digest: str = ""  # sha256 of the source files, for caching and ruleset names
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def level_for(self, earned: int) -> Level | None:
+        reached = [lv for lv in self.manifest.levels if earned >= lv.points]
+        return reached[-1] if reached else None

@@ -1,0 +1,164 @@
+"""JSON Schema validation of parsed files, with errors placed on the failing node."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic
+from engine.source import Path_, SourceFile
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+KINDS = ("game", "story", "rules")
+
+
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append(
+            (path.name, Resource.from_contents(contents, default_specification=DRAFT202012))
+        )
+    registry: Registry = Registry().with_resources(resources)
+    out = {}
+    for kind in KINDS:
+        schema = registry[f"{kind}.schema.json"].contents
+        out[kind] = Draft202012Validator(schema, registry=registry)
+    return out
+
+
+def kind_of(file: SourceFile, is_manifest: bool) -> str:
+    if is_manifest:
+        return "game"
+    if isinstance(file.data, dict) and "fragments" in file.data:
+        return "story"
+    return "rules"
+
+
+def _where(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the document"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "nothing"
+
+
+def _deepest(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf, the alternative that got furthest explains the problem best."""
+    while error.context:
+        candidate = best_match(error.context)
+        if len(candidate.absolute_path) < len(error.absolute_path):
+            break
+        if candidate.validator in ("oneOf", "anyOf") and candidate is error:
+            break
+        error = candidate
+    return error
+
+
+def _diagnose(file: SourceFile, error: ValidationError) -> Diagnostic:
+    error = _deepest(error)
+    path: Path_ = tuple(error.absolute_path)
+    where = _where(path)
+    loc = file.loc(path)
+    hint = None
+    v = error.validator
+    inst = error.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        key = extra[0] if extra else ""
+        loc = file.loc((*path, key), key=True)
+        message = f"unknown key `{key}` in {where}"
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"allowed keys: {', '.join(allowed)}"
+    elif v == "required":
+        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
+        loc = file.loc(path, key=True)
+        message = f"{where} is missing the required key `{missing[0] if missing else '?'}`"
+    elif v == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        message = f"{where} should be {want}, not {_type_name(inst)} `{_show(inst)}`"
+        if isinstance(inst, str) and "boolean" in names and inst.lower() in ("yes", "no", "on", "off"):
+            hint = "write true or false"
+        elif isinstance(inst, int | float) and "string" in names:
+            hint = "put the value in quotes to make it text"
+    elif v == "enum":
+        options = ", ".join(str(o) for o in error.validator_value)
+        message = f"{where} is `{_show(inst)}`; expected one of: {options}"
+        close = difflib.get_close_matches(str(inst), [str(o) for o in error.validator_value], n=1)
+        hint = f"did you mean `{close[0]}`?" if close else None
+    elif v == "const":
+        message = f"{where} must be `{_show(error.validator_value)}`, not `{_show(inst)}`"
+    elif v == "pattern":
+        message = f"{where} `{_show(inst)}` does not match the required pattern"
+        if "a-z" in str(error.validator_value):
+            hint = "ids use lowercase letters, digits and underscores, starting with a letter"
+    elif v in ("maxProperties", "minProperties") and isinstance(inst, dict):
+        keys = ", ".join(f"`{k}`" for k in inst) or "none"
+        message = f"{where} takes exactly one key; found {keys}"
+        hint = "combine several conditions with `all:` or write one effect per list entry"
+    elif v in ("oneOf", "anyOf") and isinstance(inst, dict):
+        keys = ", ".join(f"`{k}`" for k in inst) or "no keys"
+        message = f"{where} is not valid here (it has {keys})"
+        desc = error.schema.get("description")
+        hint = desc.split(".")[0] if isinstance(desc, str) else None
+    else:
+        message = f"{where}: {error.message}"
+    return diag("S001", message, loc, hint)
+
+
+def validate(file: SourceFile, kind: str) -> list[Diagnostic]:
+    validator = _validators()[kind]
+    seen: set[Path_] = set()
+    out = []
+    for error in sorted(validator.iter_errors(file.data), key=lambda e: list(map(str, e.path))):
+        d = _diagnose(file, error)
+        key = (d.loc.line, d.loc.col)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+    return out

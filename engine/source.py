@@ -1,0 +1,217 @@
+"""Read one YAML file into plain data plus the position of every node.
+
+We compose with ruamel.yaml and convert the node tree ourselves instead of letting a
+constructor do it, because that is the one place where we can: remember line and column of
+every key and value, reject duplicate keys, refuse anchors and aliases (alias bombs expand
+only when walked, and jsonschema walks), and resolve plain scalars by the YAML 1.2 core
+schema whatever `%YAML` directive a file carries, so `no`, `on` and `yes` stay strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic, Loc
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+
+Path_ = tuple[str | int, ...]
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_OCT = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A parsed file: `data` is plain JSON-like data; positions are 1-based (line, col)."""
+
+    path: str
+    text: str
+    data: Any
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def loc(self, path: Path_, *, key: bool = False) -> Loc:
+        """The location of the node at `path` (its key when `key` and the node has one).
+
+        Falls back to the nearest ancestor, so a location always exists.
+        """
+        p = tuple(path)
+        while True:
+            if key and p in self.keys:
+                line, col = self.keys[p]
+                return Loc(self.path, line, col)
+            if p in self.values:
+                line, col = self.values[p]
+                return Loc(self.path, line, col)
+            if not p:
+                return Loc(self.path, 1, 1)
+            p = p[:-1]
+
+    def line(self, n: int) -> str:
+        lines = self.text.splitlines()
+        return lines[n - 1] if 0 < n <= len(lines) else ""
+
+
+class _Reject(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _scalar(node: ScalarNode) -> Any:
+    value: str = node.value
+    if node.style is not None:  # quoted or block scalars are always strings
+        return value
+    if _NULL.match(value):
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.match(value):
+        return int(value)
+    if _OCT.match(value):
+        return int(value[2:], 8)
+    if _HEX.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value) and any(ch.isdigit() for ch in value):
+        return float(value)
+    return value
+
+
+class _Converter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.values: dict[Path_, tuple[int, int]] = {}
+        self.keys: dict[Path_, tuple[int, int]] = {}
+
+    def _loc(self, node: Node) -> Loc:
+        line, col = _pos(node)
+        return Loc(self.path, line, col)
+
+    def convert(self, node: Node, path: Path_) -> Any:
+        if getattr(node, "anchor", None):
+            raise _Reject(
+                diag(
+                    "Y003",
+                    f"anchor `&{node.anchor}` is not allowed",
+                    self._loc(node),
+                    "repeat the value instead; anchors and aliases are not part of the format",
+                )
+            )
+        tag = str(node.tag) if node.tag is not None else ""
+        if tag.startswith("!") or (tag.startswith("tag:yaml.org,2002:python")):
+            raise _Reject(diag("Y008", f"tag `{tag}` is not allowed", self._loc(node)))
+        self.values[path] = _pos(node)
+        if isinstance(node, ScalarNode):
+            return node.value if tag.endswith(":str") else _scalar(node)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if getattr(key_node, "anchor", None) or not isinstance(key_node, ScalarNode):
+                    raise _Reject(
+                        diag("S001", "mapping keys must be plain text", self._loc(key_node))
+                    )
+                key = key_node.value if key_node.style is not None else _scalar(key_node)
+                if key_node.value == "<<":
+                    raise _Reject(
+                        diag("Y003", "merge keys (`<<`) are not allowed", self._loc(key_node))
+                    )
+                key = str(key) if key is not None else ""
+                if key in out:
+                    first = self.keys[(*path, key)]
+                    raise _Reject(
+                        diag(
+                            "Y002",
+                            f"duplicate key `{key}` (first defined at line {first[0]})",
+                            self._loc(key_node),
+                            "remove one of the two or give them different keys",
+                        )
+                    )
+                self.keys[(*path, key)] = _pos(key_node)
+                out[key] = self.convert(value_node, (*path, key))
+            return out
+        raise _Reject(diag("Y001", "unsupported YAML node", self._loc(node)))
+
+
+def _utf8_error(raw: bytes, exc: UnicodeDecodeError, path: str) -> Diagnostic:
+    before = raw[: exc.start]
+    line = before.count(b"\n") + 1
+    col = len(before) - (before.rfind(b"\n") + 1) + 1
+    return diag(
+        "Y004",
+        f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+        Loc(path, line, col),
+        "save the file as UTF-8",
+    )
+
+
+def too_large(path: str, size: int) -> Diagnostic:
+    return diag(
+        "Y005",
+        f"file is {size / (1024 * 1024):.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB",
+        Loc(path),
+        "split the story into several files",
+    )
+
+
+def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Parse `raw` (the bytes of the file at display path `path`).
+
+    Returns the parsed file, or None when nothing usable came out, and the diagnostics.
+    """
+    problems: list[Diagnostic] = []
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [too_large(path, len(raw))]
+    if raw.startswith(BOM):
+        problems.append(
+            diag("Y007", "file starts with a UTF-8 byte-order mark", Loc(path), "save without BOM")
+        )
+        raw = raw[len(BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [*problems, _utf8_error(raw, exc, path)]
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        hint = None
+        if "\\t" in message or "'\\t'" in repr(message):
+            hint = "indent with spaces, not tabs"
+        if "expected a single document" in message:
+            hint = "one YAML document per file: remove the `---` separator"
+        return None, [*problems, diag("Y001", message, Loc(path, line, col), hint)]
+    except (YAMLError, RecursionError, ValueError) as exc:
+        return None, [*problems, diag("Y001", f"invalid YAML: {exc}", Loc(path))]
+    if node is None:
+        problems.append(diag("Y006", "file holds no YAML document", Loc(path)))
+        return None, problems
+    converter = _Converter(path)
+    try:
+        data = converter.convert(node, ())
+    except _Reject as rej:
+        return None, [*problems, rej.diagnostic]
+    except RecursionError:
+        return None, [*problems, diag("Y001", "nesting is too deep", Loc(path))]
+    return SourceFile(path, text, data, converter.values, converter.keys), problems

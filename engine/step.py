@@ -1,0 +1,402 @@
+"""`step(game, state, action) -> Outcome`: the one transition both front ends call.
+
+Pure: the input state is never modified; the same game, state and action always give the
+same outcome (randomness comes from the state's seed and draw counter, time from the
+action). A rejected action returns the input state unchanged and an error value.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.game import Game
+from engine.messages import say
+from engine.model import Effect, Fragment
+from engine.requirements import holds, level_of
+from engine.screen import Screen, render
+from engine.state import State, draw, new_state, story_state
+
+# ---- actions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Begin the first playthrough (or show where the player is, if already playing)."""
+
+    day: str | None = None  # UTC date "YYYY-MM-DD", for the daily point cap
+
+
+@dataclass(frozen=True)
+class Choose:
+    choice: str
+    turn: int | None = None  # the turn the button was shown at; a different one is stale
+    day: str | None = None
+
+
+@dataclass(frozen=True)
+class Restart:
+    day: str | None = None
+
+
+Action = Start | Choose | Restart
+
+
+def action_from_json(data: dict[str, Any]) -> Action:
+    kind = data.get("type")
+    if kind == "start":
+        return Start(data.get("day"))
+    if kind == "choose":
+        return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
+    if kind == "restart":
+        return Restart(data.get("day"))
+    raise ValueError(f"unknown action type {kind!r}")
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    if isinstance(action, Choose):
+        return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
+    return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}
+
+
+# ---- outcome --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepError:
+    code: str  # not-started, unknown-choice, locked, cannot-afford, stale, ended, runaway-chain
+    message: str
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    fields: tuple[tuple[str, Any], ...]
+    cause: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An effect that changed the state, and what caused it (choice:F.C, fragment:F, rule:R,
+    achievement:A)."""
+
+    kind: str
+    target: str | None
+    amount: float
+    cause: str
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: str
+    event: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    screen: Screen | None
+    events: tuple[Event, ...] = ()
+    applied: tuple[Applied, ...] = ()
+    firings: tuple[Firing, ...] = ()
+    notices: tuple[str, ...] = ()
+    error: StepError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class RunawayChain(Exception):
+    pass
+
+
+# ---- the transition ---------------------------------------------------------------------
+
+
+@dataclass
+class _Turn:
+    """Mutable scratch space for one action; discarded unless the action succeeds."""
+
+    game: Game
+    state: State
+    cause: str = ""
+    events: list[Event] = field(default_factory=list)
+    applied: list[Applied] = field(default_factory=list)
+    firings: list[Firing] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    queue: deque[Event] = field(default_factory=deque)
+    pending_goto: str | None = None
+    fired: int = 0
+
+    @property
+    def content(self):
+        return self.game.content
+
+    @property
+    def locale(self) -> str:
+        return self.state["player"]["locale"]
+
+    def currency(self) -> str:
+        return self.content.manifest.currency.name.get(self.locale,
+                                                      self.content.manifest.default_locale)
+
+    def raise_event(self, type_: str, cause: str, **fields: Any) -> None:
+        event = Event(type_, tuple(sorted(fields.items())), cause)
+        self.events.append(event)
+        self.queue.append(event)
+
+    def random(self) -> float:
+        value = draw(self.state["seed"], self.state["draws"])
+        self.state["draws"] += 1
+        return value
+
+    # -- effects --------------------------------------------------------------------------
+
+    def apply_all(self, effects: tuple[Effect, ...], cause: str) -> None:
+        for e in effects:
+            self.apply(e, cause)
+
+    def apply(self, e: Effect, cause: str) -> None:
+        s = self.state
+        if e.cond is not None and not holds(e.cond, self.content, s):
+            return
+        if e.chance is not None and self.random() >= e.chance:
+            return
+        kind, target = e.kind, e.target
+        if kind == "award":
+            self.award(int(e.amount), e.reason or cause, cause)
+        elif kind == "spend":
+            self.spend(int(e.amount), e.reason or cause, cause)
+        elif kind in ("set", "clear"):
+            flags = set(s["flags"])
+            before = target in flags
+            (flags.add if kind == "set" else flags.discard)(target)
+            if before != (kind == "set"):
+                s["flags"] = sorted(flags)
+                self.applied.append(Applied(kind, target, 0, cause))
+                self.raise_event("flag", cause, flag=target, value=kind == "set")
+        elif kind in ("give", "take"):
+            have = s["items"].get(target, 0)
+            delta = int(e.amount) if kind == "give" else -min(int(e.amount), have)
+            if delta:
+                items = dict(s["items"])
+                items[target] = have + delta
+                if items[target] == 0:
+                    del items[target]
+                s["items"] = items
+                self.applied.append(Applied(kind, target, abs(delta), cause))
+                self.raise_event("item", cause, item=target, count=delta)
+        elif kind == "stat":
+            stat = self.content.stats[target]
+            old = s["stats"].get(target, stat.initial)
+            new = {"add": old + e.amount, "sub": old - e.amount, "set": e.amount}[e.op or "set"]
+            new = stat.clamp(new)
+            if new != old:
+                s["stats"] = {**s["stats"], target: new}
+                self.applied.append(Applied("stat", target, new, cause))
+                self.raise_event("stat", cause, stat=target, value=new)
+        elif kind == "unlock":
+            self.unlock(str(target), cause)
+        elif kind == "goto":
+            self.pending_goto = target
+        elif kind == "emit":
+            self.raise_event(str(target), cause)
+
+    def award(self, amount: int, reason: str, cause: str) -> None:
+        s = self.state
+        cap = self.content.manifest.daily_points
+        if cap is not None:
+            room = max(cap - s["day_points"], 0)
+            if amount > room:
+                self.notices.append(say(self.locale, "notice.capped", currency=self.currency()))
+                amount = room
+            s["day_points"] += amount
+        if amount <= 0:
+            return
+        before = level_of(self.content, s)
+        s["points"] += amount
+        s["earned"] += amount
+        s["ledger"] = [*s["ledger"], {"amount": amount, "reason": reason, "cause": cause,
+                                      "turn": s["turn"], "day": s["day"]}]
+        self.applied.append(Applied("award", None, amount, cause))
+        self.raise_event("award", cause, points=amount, reason=reason)
+        after = level_of(self.content, s)
+        if after > before:
+            level = self.content.level_for(s["earned"])
+            name = level.name.get(self.locale, self.content.manifest.default_locale) if level else ""
+            self.notices.append(say(self.locale, "notice.level", level=after, name=name))
+            self.raise_event("level_up", cause, level=after)
+
+    def spend(self, amount: int, reason: str, cause: str) -> None:
+        s = self.state
+        amount = min(amount, s["points"])
+        if amount <= 0:
+            return
+        s["points"] -= amount
+        s["ledger"] = [*s["ledger"], {"amount": -amount, "reason": reason, "cause": cause,
+                                      "turn": s["turn"], "day": s["day"]}]
+        self.applied.append(Applied("spend", None, amount, cause))
+        self.raise_event("spend", cause, points=amount, reason=reason)
+
+    def unlock(self, achievement: str, cause: str) -> None:
+        s = self.state
+        if achievement in s["achievements"]:
+            return
+        a = self.content.achievements[achievement]
+        s["achievements"] = [*s["achievements"], achievement]
+        self.applied.append(Applied("unlock", achievement, a.reward, cause))
+        name = a.name.get(self.locale, self.content.manifest.default_locale)
+        if a.reward:
+            self.notices.append(say(self.locale, "notice.reward", name=name, n=a.reward,
+                                    currency=self.currency()))
+        else:
+            self.notices.append(say(self.locale, "notice.achievement", name=name))
+        self.raise_event("unlock", cause, achievement=achievement)
+        if a.reward:
+            self.award(a.reward, f"achievement:{achievement}", f"achievement:{achievement}")
+
+    # -- movement and rules --------------------------------------------------------------
+
+    def enter(self, fragment_id: str, cause: str) -> None:
+        s = self.state
+        f: Fragment = self.content.fragments[fragment_id]
+        s["fragment"] = fragment_id
+        first = fragment_id not in s["visits"]
+        s["visits"] = {**s["visits"], fragment_id: s["visits"].get(fragment_id, 0) + 1}
+        here = f"fragment:{fragment_id}"
+        self.raise_event("enter", cause, fragment=fragment_id)
+        if first:
+            self.apply_all(f.on_first_enter, here)
+        self.apply_all(f.on_enter, here)
+        if f.ending is not None:
+            if fragment_id not in s["endings"]:
+                s["endings"] = [*s["endings"], fragment_id]
+            self.raise_event("ending", cause, fragment=fragment_id, kind=f.ending)
+
+    def settle(self) -> None:
+        """Run rules until no event is left; then follow a rule's goto, and repeat."""
+        limit = self.content.manifest.max_chain
+        while True:
+            while self.queue:
+                event = self.queue.popleft()
+                payload = {"event": event.type, **dict(event.fields)}
+                for rule in self.game.rules_for(payload):
+                    if rule.once and rule.id in self.state["fired"]:
+                        continue
+                    if not holds(rule.cond, self.content, self.state):
+                        continue
+                    self.fired += 1
+                    if self.fired > limit:
+                        raise RunawayChain(
+                            f"more than {limit} rule firings in one action (last: rule"
+                            f" `{rule.id}` on `{event.type}`)")
+                    if rule.once:
+                        self.state["fired"] = [*self.state["fired"], rule.id]
+                    self.firings.append(Firing(rule.id, event.type, event.cause))
+                    self.apply_all(rule.then, f"rule:{rule.id}")
+            if self.pending_goto is None:
+                return
+            target, self.pending_goto = self.pending_goto, None
+            self.fired += 1
+            if self.fired > limit:
+                raise RunawayChain(f"more than {limit} moves and firings in one action")
+            self.enter(target, "goto")
+
+    def pick_target(self, targets) -> str:
+        if len(targets) == 1:
+            return targets[0].to
+        total = sum(t.weight for t in targets)
+        x = self.random() * total
+        for t in targets:
+            x -= t.weight
+            if x < 0:
+                return t.to
+        return targets[-1].to
+
+
+def _reject(game: Game, state: State, code: str, message: str) -> Outcome:
+    screen = render(game, state) if state.get("fragment") in game.content.fragments else None
+    return Outcome(state, screen, error=StepError(code, message))
+
+
+def _new_day(state: State, day: str | None) -> None:
+    if day is not None and day != state["day"]:
+        state["day"] = day
+        state["day_points"] = 0
+
+
+def step(game: Game, state: State, action: Action) -> Outcome:
+    content = game.content
+    # Every nested value the turn changes is replaced, never mutated, so a shallow copy
+    # keeps the caller's state intact.
+    work = dict(state)
+    turn = _Turn(game, work)
+    current = state.get("fragment")
+    if isinstance(action, Start):
+        if current is not None:
+            return _reject(game, state, "already-started", "the story has already started")
+        _new_day(work, action.day)
+        work["playthrough"] += 1
+        cause = "start"
+    elif isinstance(action, Restart):
+        if state["playthrough"] == 0:
+            return _reject(game, state, "not-started", "the story has not started yet")
+        _new_day(work, action.day)
+        work.update(story_state(content))
+        work["playthrough"] += 1
+        cause = "restart"
+    else:
+        if current is None:
+            return _reject(game, state, "not-started", "the story has not started yet")
+        if current not in content.fragments:
+            return _reject(game, state, "unknown-fragment",
+                           f"this save is at `{current}`, which the story no longer has")
+        if action.turn is not None and action.turn != state["turn"]:
+            return _reject(game, state, "stale", "that button belongs to an earlier page")
+        fragment = content.fragments[current]
+        choice = fragment.choice(action.choice)
+        if choice is None:
+            code = "ended" if fragment.ending else "unknown-choice"
+            return _reject(game, state, code, f"`{action.choice}` is not a choice here")
+        view = render(game, state)
+        option = next((o for o in view.choices if o.id == choice.id), None)
+        if option is None or not option.available:
+            why = option.reason if option else "not available"
+            code = "cannot-afford" if option and option.unaffordable else "locked"
+            return _reject(game, state, code, why or "locked")
+        _new_day(work, action.day)
+        cause = f"choice:{current}.{choice.id}"
+    work["turn"] += 1
+    try:
+        if isinstance(action, Start | Restart):
+            turn.raise_event("start", cause)
+            turn.settle()
+            turn.enter(content.manifest.start, cause)
+        else:
+            if choice.cost:
+                turn.spend(choice.cost, f"cost:{choice.id}", cause)
+            if choice.once:
+                work["taken"] = [*work["taken"], f"{current}.{choice.id}"]
+            turn.apply_all(choice.effects, cause)
+            turn.raise_event("choice", cause, fragment=current, choice=choice.id)
+            turn.settle()
+            if choice.targets:
+                turn.enter(turn.pick_target(choice.targets), cause)
+        turn.settle()
+    except RunawayChain as exc:
+        return _reject(game, state, "runaway-chain", str(exc))
+    return Outcome(
+        state=work,
+        screen=render(game, work),
+        events=tuple(turn.events),
+        applied=tuple(turn.applied),
+        firings=tuple(turn.firings),
+        notices=tuple(turn.notices),
+    )
+
+
+def begin(game: Game, **player: Any) -> State:
+    return new_state(game.content, **player)

@@ -1,0 +1,115 @@
+"""Traversals of the model shared by lint, the rules compiler and the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engine.model import (
+    All,
+    AnyOf,
+    Choice,
+    Content,
+    Effect,
+    Fragment,
+    Not,
+    Requirement,
+    Rule,
+    Text,
+)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Where a piece of content hangs: a fragment, a choice of it, or a rule."""
+
+    fragment: Fragment | None = None
+    choice: Choice | None = None
+    rule: Rule | None = None
+
+    def __str__(self) -> str:
+        if self.rule is not None:
+            return f"rule `{self.rule.id}`"
+        if self.choice is not None and self.fragment is not None:
+            return f"choice `{self.choice.id}` of `{self.fragment.id}`"
+        if self.fragment is not None:
+            return f"fragment `{self.fragment.id}`"
+        return "the manifest"
+
+
+def requirement_nodes(req: Requirement | None) -> Iterator[Requirement]:
+    if req is None:
+        return
+    yield req
+    if isinstance(req, All | AnyOf):
+        for r in req.items:
+            yield from requirement_nodes(r)
+    elif isinstance(req, Not):
+        yield from requirement_nodes(req.item)
+
+
+def effects(content: Content) -> Iterator[tuple[Owner, Effect]]:
+    for f in content.fragments.values():
+        for e in (*f.on_enter, *f.on_first_enter):
+            yield Owner(f), e
+        for c in f.choices:
+            for e in c.effects:
+                yield Owner(f, c), e
+    for r in content.rules:
+        for e in r.then:
+            yield Owner(rule=r), e
+
+
+def requirements(content: Content) -> Iterator[tuple[Owner, Requirement]]:
+    """Every requirement node (nested ones included) with its owner."""
+    for f in content.fragments.values():
+        for p in f.text:
+            for node in requirement_nodes(p.cond):
+                yield Owner(f), node
+        for c in f.choices:
+            for node in requirement_nodes(c.requires):
+                yield Owner(f, c), node
+    for r in content.rules:
+        for node in requirement_nodes(r.cond):
+            yield Owner(rule=r), node
+    for owner, e in effects(content):
+        for node in requirement_nodes(e.cond):
+            yield owner, node
+
+
+def texts(content: Content) -> Iterator[tuple[str, Text]]:
+    """Every text a player can see, with what it is."""
+    m = content.manifest
+    yield "title", m.title
+    yield "currency name", m.currency.name
+    for lv in m.levels:
+        yield f"level {lv.level} name", lv.name
+    for f in content.fragments.values():
+        if f.title is not None:
+            yield f"title of `{f.id}`", f.title
+        for p in f.text:
+            yield f"text of `{f.id}`", p.text
+            if p.otherwise is not None:
+                yield f"text of `{f.id}`", p.otherwise
+        for c in f.choices:
+            yield f"label of `{f.id}.{c.id}`", c.text
+            if c.locked_text is not None:
+                yield f"locked text of `{f.id}.{c.id}`", c.locked_text
+    for a in content.achievements.values():
+        yield f"name of achievement `{a.id}`", a.name
+        if a.description is not None:
+            yield f"description of achievement `{a.id}`", a.description
+    for i in content.items.values():
+        yield f"name of item `{i.id}`", i.name
+        if i.description is not None:
+            yield f"description of item `{i.id}`", i.description
+    for s in content.stats.values():
+        if s.name is not None:
+            yield f"name of stat `{s.id}`", s.name
+
+
+def goto_targets(fragment: Fragment) -> Iterator[str]:
+    """Fragments a player can move to from `fragment` through its choices."""
+    for c in fragment.choices:
+        for t in c.targets:
+            yield t.to

@@ -1,0 +1,78 @@
+"""Reading YAML: positions, YAML 1.2 scalars, and every bad input as a diagnostic."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.source import MAX_FILE_BYTES, read_source
+
+
+def codes(raw: bytes) -> list[tuple[str, int, int]]:
+    _, problems = read_source(raw, "f.yaml")
+    return [(d.code, d.loc.line, d.loc.col) for d in problems]
+
+
+def test_yaml_12_scalars_keep_yes_no_on_as_text() -> None:
+    f, problems = read_source(b"a: yes\nb: no\nc: on\nd: true\ne: 3\nf: '3'\ng: 1.5\nh: ~\n", "f")
+    assert not problems and f is not None
+    assert f.data == {"a": "yes", "b": "no", "c": "on", "d": True, "e": 3, "f": "3", "g": 1.5,
+                      "h": None}
+
+
+def test_yaml_11_directive_does_not_bring_back_boolean_traps() -> None:
+    f, _ = read_source(b"%YAML 1.1\n---\nid: no\nx: off\n", "f")
+    assert f is not None and f.data == {"id": "no", "x": "off"}
+
+
+def test_positions_of_keys_and_values_are_one_based() -> None:
+    f, _ = read_source(b"fragments:\n  hall:\n    choices:\n      - goto: out\n", "f")
+    assert f is not None
+    assert (f.loc(("fragments", "hall", "choices", 0, "goto")).line,
+            f.loc(("fragments", "hall", "choices", 0, "goto")).col) == (4, 15)
+    assert f.loc(("fragments", "hall"), key=True).col == 3
+    # a path that does not exist falls back to its nearest ancestor
+    assert f.loc(("fragments", "hall", "nope")).line == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a: 1\nb: 2\na: 3\n", [("Y002", 3, 1)]),
+        (b"a: &x [1]\nb: *x\n", [("Y003", 1, 4)]),
+        (b"a:\n\tb: 1\n", [("Y001", 2, 1)]),
+        (b"a: \xff\n", [("Y004", 1, 4)]),
+        (b"", [("Y006", 1, 1)]),
+        (b"# just a comment\n", [("Y006", 1, 1)]),
+        (b"x: !!python/object:os.system 1\n", [("Y008", 1, 4)]),
+        (b"a: 1\n---\nb: 2\n", [("Y001", 2, 1)]),
+        (b"a: [1, 2\n", [("Y001", 2, 1)]),
+    ],
+)
+def test_bad_input_is_a_located_diagnostic(raw: bytes, expected: list) -> None:
+    assert codes(raw) == expected
+
+
+def test_bom_is_tolerated_with_a_warning() -> None:
+    f, problems = read_source(b"\xef\xbb\xbfa: 1\n", "f")
+    assert f is not None and f.data == {"a": 1}
+    assert [d.code for d in problems] == ["Y007"]
+
+
+def test_alias_bomb_is_refused_without_expanding() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 12):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    assert codes("\n".join(lines).encode()) == [("Y003", 1, 4)]
+
+
+def test_oversized_file_is_refused() -> None:
+    raw = b"a: " + b"x" * (MAX_FILE_BYTES + 1)
+    assert codes(raw) == [("Y005", 1, 1)]
+
+
+def test_deep_nesting_does_not_crash() -> None:
+    raw = b"a: " + b"[" * 5000 + b"]" * 5000
+    problems = codes(raw)
+    assert problems and problems[0][0] == "Y001"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import lint_cmd, play_cmd
+from cli import db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd
 from engine.catalog import CHECKS
 
 app = typer.Typer(
@@ -58,6 +58,12 @@ def play(
     """
     raise typer.Exit(play_cmd.play(directory, db, player, fresh=new, seed=seed, locale=locale,
                                    role=role))
+
+
+app.command("graph")(graph_cmd.command)
+app.command("fmt")(fmt_cmd.command)
+app.add_typer(new_cmd.app, name="new")
+app.add_typer(db_cmd.app, name="db")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TextIO
-
-import sqlite3
 
 from cli import render as render_diagnostics
 from engine.diagnostics import Severity
@@ -79,9 +78,13 @@ class Terminal:
         c = self.game.content
         locale = state["player"]["locale"]
         self.say(self.status_line(state))
+        unlocks = state.get("unlocks", {})
         for aid in state["achievements"]:
-            a = c.achievements[aid]
-            self.say(f"  🏆 {a.name.get(locale, c.manifest.default_locale)}")
+            a = c.achievements.get(aid)
+            name = a.name.get(locale, c.manifest.default_locale) if a else aid
+            info = unlocks.get(aid)
+            how = f" — {info['via'] or info['cause']}" if info else ""
+            self.say(f"  🏆 {name}{how}")
         for key, value in sorted(state["items"].items()):
             self.say(f"  item {key}: {value}")
         for key, value in sorted(state["stats"].items()):
@@ -91,8 +94,11 @@ class Terminal:
 
 
 def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
-         locale: str | None, role: str | None, inp: TextIO = sys.stdin,
-         out: TextIO = sys.stdout) -> int:
+         locale: str | None, role: str | None, inp: TextIO | None = None,
+         out: TextIO | None = None) -> int:
+    # sys.stdin/sys.stdout are looked up at call time, so a test runner's streams are used
+    inp = sys.stdin if inp is None else inp
+    out = sys.stdout if out is None else out
     try:
         result = load(directory)
     except ContentDirError as exc:

@@ -10,12 +10,17 @@ from engine.diagnostics import Diagnostic, Severity
 SourceLine = Callable[[str, int], str]
 
 
+def headline(d: Diagnostic) -> str:
+    return f"{d.loc}: {d.code} {d.name} [{d.severity.value}] {d.message}"
+
+
 def concise(d: Diagnostic) -> str:
-    return f"{d.loc}: {d.code} [{d.severity.value}] {d.message}"
+    """One line per diagnostic: location, code, name, severity, message and hint."""
+    return headline(d) + (f" (hint: {d.hint})" if d.hint else "")
 
 
 def full(d: Diagnostic, source_line: SourceLine) -> str:
-    head = concise(d)
+    head = headline(d)
     line = source_line(d.loc.file, d.loc.line)
     if not line and not d.hint:
         return head

@@ -1,3 +1,5 @@
+# One line per check reads best as a table, even past the line length.
+# ruff: noqa: E501
 """Every diagnostic Diana can report: a stable code, a kebab-case name, a default severity.
 
 The codes never change meaning once released; docs/checks/CODE.md documents each one and
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 
 from engine.diagnostics import Diagnostic, Loc, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W = Severity.ERROR, Severity.WARNING
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,14 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class ContentDirError(Exception):
-    """The content directory itself cannot be used (missing, not a directory)."""
+    """The content directory itself cannot be used (missing, not a directory), or the
+    system refuses to read a file in it (no permission, a dangling link, an I/O error).
+
+    These are problems of the machine, not of the story, so they are not diagnostics: the
+    CLI reports them as a usage error (exit status 2)."""
+
+
+SEVERITY_LEVELS = ("error", "warning", "info", "off")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ class LoadResult:
     files: tuple[SourceFile, ...]
     diagnostics: tuple[Diagnostic, ...]
     content: Content | None
+    # lint.severity of the manifest, read even when the story does not load, so that
+    # overrides also apply to reading and schema problems.
+    severity: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -77,9 +87,13 @@ def _display(path: Path, base: Path) -> str:
         return str(path)
 
 
+def _walk_error(exc: OSError) -> None:
+    raise ContentDirError(f"cannot read directory `{exc.filename}`: {exc.strerror}")
+
+
 def _yaml_files(directory: Path) -> list[Path]:
     out = []
-    for dirpath, dirnames, filenames in os.walk(directory):
+    for dirpath, dirnames, filenames in os.walk(directory, onerror=_walk_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(
             Path(dirpath) / f
@@ -96,7 +110,7 @@ def _read(path: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic], 
             return None, [too_large(shown, size)], b""
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [diag("Y004", f"cannot read file: {exc.strerror}", Loc(shown))], b""
+        raise ContentDirError(f"cannot read `{shown}`: {exc.strerror or exc}") from exc
     parsed, problems = read_source(raw, shown)
     return parsed, problems, raw
 
@@ -120,14 +134,20 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
     manifest_path = root_path / MANIFEST
     manifest_file: SourceFile | None = None
     dirs = [root_path]
+    late: list[Diagnostic] = []  # problems that do not stop the story from loading
     if manifest_path.is_file():
-        manifest_file, found, raw = _read(manifest_path, _display(manifest_path, base))
-        problems += found
+        shown = _display(manifest_path, base)
+        manifest_file, found, raw = _read(manifest_path, shown)
+        # An empty manifest is not a harmless empty file: the manifest is required.
+        problems += [diag("S001", f"{MANIFEST} is empty; the manifest must be a mapping",
+                          d.loc, "write format, version, title, start and currency")
+                     if d.code == "Y006" else d for d in found]
         digest.update(raw)
         if manifest_file is not None:
             files.append(manifest_file)
             kinds[manifest_file.path] = "game"
-            extra = manifest_file.data.get("rules") if isinstance(manifest_file.data, dict) else None
+            data = manifest_file.data
+            extra = data.get("rules") if isinstance(data, dict) else None
             if isinstance(extra, list):
                 for i, rel in enumerate(extra):
                     if not isinstance(rel, str):
@@ -136,26 +156,26 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
                     if d.is_dir():
                         dirs.append(d)
                     else:
-                        problems.append(diag(
+                        late.append(diag(
                             "R004", f"rules directory `{rel}` does not exist",
-                            manifest_file.loc(("rules", i))))
+                            manifest_file.loc(("rules", i)),
+                            "fix the path (relative to game.yaml) or remove it from `rules:`"))
     else:
         problems.append(diag(
             "R006", f"no {MANIFEST} in the content directory", Loc(_display(root_path, base)),
             f"create {MANIFEST} with format, version, title, start and currency"))
 
-    seen: set[Path] = {manifest_path}
-    for d in dirs:
-        for path in _yaml_files(d):
-            if path in seen:
-                continue
-            seen.add(path)
-            parsed, found, raw = _read(path, _display(path, base))
-            problems += found
-            digest.update(path.name.encode() + b"\0" + raw)
-            if parsed is not None:
-                files.append(parsed)
-                kinds[parsed.path] = kind_of(parsed, is_manifest=False)
+    # Every file once, in sorted path order whatever order the directories list them in:
+    # the order decides which of two duplicate ids comes first and how equal-priority
+    # rules are ordered, so it must not depend on the file system.
+    paths = sorted({p for d in dirs for p in _yaml_files(d)} - {manifest_path})
+    for path in paths:
+        parsed, found, raw = _read(path, _display(path, base))
+        problems += found
+        digest.update(path.name.encode() + b"\0" + raw)
+        if parsed is not None:
+            files.append(parsed)
+            kinds[parsed.path] = kind_of(parsed, is_manifest=False)
 
     for f in files:
         problems += validate(f, kinds[f.path])
@@ -165,7 +185,20 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
         builder = _Builder(files, kinds, manifest_file)
         content = builder.build(digest.hexdigest())
         problems += builder.problems
-    return LoadResult(root_path, tuple(files), tuple(problems), content)
+    problems += late
+    return LoadResult(root_path, tuple(files), tuple(problems), content,
+                      _severity(manifest_file))
+
+
+def _severity(manifest: SourceFile | None) -> tuple[tuple[str, str], ...]:
+    """lint.severity, read leniently from the raw manifest: entries of the wrong shape are
+    the schema's to report, and are skipped here."""
+    data = manifest.data if manifest is not None else None
+    lint = data.get("lint") if isinstance(data, dict) else None
+    table = lint.get("severity") if isinstance(lint, dict) else None
+    if not isinstance(table, dict):
+        return ()
+    return tuple((k, v) for k, v in table.items() if isinstance(k, str) and v in SEVERITY_LEVELS)
 
 
 class _Builder:
@@ -304,8 +337,9 @@ class _Builder:
     # -- declarations ----------------------------------------------------------------------
 
     def _declare(self, table: dict[str, Any], what: str, ident: str, path: Path_,
-                 make: Callable[[], Any]) -> None:
-        here = self.loc(path, key=True)
+                 make: Callable[[], Any], key: bool = True) -> None:
+        # The id node: the mapping key for most declarations, the `id:` value for rules.
+        here = self.loc(path, key=key)
         if ident in table:
             first = table[ident].loc
             self.problems.append(diag(
@@ -394,7 +428,7 @@ class _Builder:
             for i, raw in enumerate(data.get("rules") or ()):
                 p = ("rules", i)
                 self._declare(rules, "rule", raw["id"], (*p, "id"), lambda raw=raw, p=p:
-                              self.rule(raw, p, len(rules)))
+                              self.rule(raw, p, len(rules)), key=False)
         return Content(
             manifest=manifest,
             fragments=frozen_map(fragments),
@@ -423,6 +457,7 @@ class _Builder:
             once=raw.get("once", False),
             order=order,
             loc=self.loc((*path, "id")),
+            when_locs=tuple((k, self.loc((*path, "when", k))) for k in when),
         )
 
 

@@ -220,6 +220,12 @@ class Rule:
     once: bool = False
     order: int = 0  # position across files, the tie-breaker for equal priority
     loc: Loc = field(default=NOWHERE, compare=False)
+    # where the `when:` clause names the event and each filter value, for diagnostics
+    when_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
+
+    def when_loc(self, key: str) -> Loc:
+        """The location of `when.event` (key "event") or of a filter's value."""
+        return dict(self.when_locs).get(key, self.loc)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.messages import CMP_SYMBOLS, say
-from engine.model import All, AnyOf, Compare, Comparison, Content, Has, Not, Requirement
+from engine.model import All, AnyOf, Compare, Comparison, Content, Has, Requirement
 
 State = Mapping[str, Any]
 

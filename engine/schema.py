@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,18 @@ def _type_name(value: Any) -> str:
     return "nothing"
 
 
+_BOUNDS = {"minimum": "the least allowed is", "maximum": "the most allowed is",
+           "exclusiveMinimum": "it must be more than", "exclusiveMaximum": "it must be less than"}
+_LENGTHS = {"minLength": "the least allowed is", "maxLength": "the most allowed is",
+            "minItems": "the least allowed is", "maxItems": "the most allowed is"}
+
+
+def _first_sentence(text: Any) -> str | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.\s", text, maxsplit=1)[0].rstrip(".")
+
+
 def _deepest(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf, the alternative that got furthest explains the problem best."""
     while error.context:
@@ -104,6 +117,9 @@ def _diagnose(file: SourceFile, error: ValidationError) -> Diagnostic:
     hint = None
     v = error.validator
     inst = error.instance
+    if "propertyNames" in error.absolute_schema_path and isinstance(inst, str):
+        # The failing node is a key of the mapping at `path`, not the mapping.
+        loc = file.loc((*path, inst), key=True)
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extra = [k for k in inst if k not in allowed]
@@ -120,8 +136,12 @@ def _diagnose(file: SourceFile, error: ValidationError) -> Diagnostic:
         expected = error.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
         want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
-        message = f"{where} should be {want}, not {_type_name(inst)} `{_show(inst)}`"
-        if isinstance(inst, str) and "boolean" in names and inst.lower() in ("yes", "no", "on", "off"):
+        if inst is None:
+            message = f"{where} is empty; it should be {want}"
+        else:
+            message = f"{where} should be {want}, not {_type_name(inst)} `{_show(inst)}`"
+        if (isinstance(inst, str) and "boolean" in names
+                and inst.lower() in ("yes", "no", "on", "off")):
             hint = "write true or false"
         elif isinstance(inst, int | float) and "string" in names:
             hint = "put the value in quotes to make it text"
@@ -137,9 +157,34 @@ def _diagnose(file: SourceFile, error: ValidationError) -> Diagnostic:
         if "a-z" in str(error.validator_value):
             hint = "ids use lowercase letters, digits and underscores, starting with a letter"
     elif v in ("maxProperties", "minProperties") and isinstance(inst, dict):
-        keys = ", ".join(f"`{k}`" for k in inst) or "none"
-        message = f"{where} takes exactly one key; found {keys}"
-        hint = "combine several conditions with `all:` or write one effect per list entry"
+        low, high = error.schema.get("minProperties"), error.schema.get("maxProperties")
+        keys = ", ".join(f"`{k}`" for k in inst)
+        if low == high == 1:
+            message = (f"{where} takes exactly one key; found {keys}" if inst
+                       else f"{where} is empty; it takes exactly one key")
+        elif not inst:
+            message = f"{where} is empty; it needs at least {low} key{'s' if low != 1 else ''}"
+        elif v == "minProperties":
+            message = f"{where} has {len(inst)} keys ({keys}); it needs at least {low}"
+        else:
+            message = f"{where} has {len(inst)} keys ({keys}); it takes at most {high}"
+        if inst and high == 1:
+            hint = "combine several conditions with `all:` or write one effect per list entry"
+        else:
+            hint = _first_sentence(error.schema.get("description"))
+    elif v in _BOUNDS:
+        message = f"{where} is {_show(inst)}; {_BOUNDS[v]} {error.validator_value}"
+    elif v in _LENGTHS:
+        n = len(inst) if isinstance(inst, str | list) else 0
+        unit = "characters" if isinstance(inst, str) else "entries"
+        message = f"{where} has {n} {unit}; {_LENGTHS[v]} {error.validator_value}"
+    elif v == "not":
+        forbidden = error.validator_value
+        message = f"{where}: `{_show(inst)}` is not allowed here"
+        if isinstance(forbidden, dict) and isinstance(forbidden.get("enum"), list):
+            names = ", ".join(str(o) for o in forbidden["enum"])
+            message = f"{where}: `{_show(inst)}` is reserved; not allowed: {names}"
+        hint = _first_sentence(error.schema.get("description")) or "choose another value"
     elif v in ("oneOf", "anyOf") and isinstance(inst, dict):
         keys = ", ".join(f"`{k}`" for k in inst) or "no keys"
         message = f"{where} is not valid here (it has {keys})"

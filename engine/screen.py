@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.game import Game
+from engine.messages import say
 from engine.model import Choice, Content, Text
 from engine.requirements import holds, level_of, reason
-from engine.messages import say
 from engine.state import State
 from engine.text import interpolate
 
@@ -59,48 +60,105 @@ def variables(content: Content, state: State, locale: str):
     return lookup
 
 
+# (id(text), locale, default locale) -> (text, its string, whether it interpolates). The
+# value holds the Text itself, so its id cannot be reused by another object while cached.
+_LOCALIZED: dict[tuple[int, str, str], tuple[Text, str, bool]] = {}
+_LOCALIZED_MAX = 200_000
+
+
+def localized(text: Text, locale: str, default: str) -> tuple[str, bool]:
+    """A text's string in a locale, and whether it has anything to interpolate (memoized:
+    most texts have no `{`, and `Text.get` builds a dict on every call)."""
+    key = (id(text), locale, default)
+    hit = _LOCALIZED.get(key)
+    if hit is None:
+        raw = text.get(locale, default)
+        if len(_LOCALIZED) >= _LOCALIZED_MAX:
+            _LOCALIZED.clear()
+        hit = _LOCALIZED[key] = (text, raw, "{" in raw or "}" in raw)
+    return hit[1], hit[2]
+
+
 def say_text(content: Content, state: State, text: Text) -> str:
-    locale = state["player"]["locale"]
-    return interpolate(text.get(locale, content.manifest.default_locale),
-                       variables(content, state, locale))
+    return sayer(content, state)(text)
 
 
-def choice_view(content: Content, state: State, fragment_id: str, c: Choice
-                ) -> ChoiceView | None:
-    """The button for a choice, or None when it is hidden."""
+def sayer(content: Content, state: State) -> Callable[[Text], str]:
+    """`say(text)`: texts in the player's locale, interpolated at this state. The variable
+    lookup is built only if some text needs it."""
     locale = state["player"]["locale"]
-    label = say_text(content, state, c.text)
+    default = content.manifest.default_locale
+    cache = _LOCALIZED
+    lookup = None
+
+    def say_(text: Text) -> str:
+        nonlocal lookup
+        hit = cache.get((id(text), locale, default))
+        if hit is None:
+            raw, dynamic = localized(text, locale, default)
+        else:
+            raw, dynamic = hit[1], hit[2]
+        if not dynamic:
+            return raw
+        if lookup is None:
+            lookup = variables(content, state, locale)
+        return interpolate(raw, lookup)
+
+    return say_
+
+
+def choice_view(content: Content, state: State, fragment_id: str, c: Choice,
+                say_: Callable[[Text], str] | None = None) -> ChoiceView | None:
+    """The button for a choice, or None when it is absent: a `once` choice already taken,
+    or a locked one (requirement or cost) declared `when_locked: hide`."""
     if c.once and f"{fragment_id}.{c.id}" in state["taken"]:
         return None
-    if not holds(c.requires, content, state):
+    if say_ is None:
+        say_ = sayer(content, state)
+    if c.requires is not None and not holds(c.requires, content, state):
         if c.when_locked == "hide":
             return None
-        why = (say_text(content, state, c.locked_text) if c.locked_text is not None
-               else reason(c.requires, content, state, locale))  # type: ignore[arg-type]
-        return ChoiceView(c.id, label, False, why, c.cost)
+        why = (say_(c.locked_text) if c.locked_text is not None
+               else reason(c.requires, content, state, state["player"]["locale"]))
+        return ChoiceView(c.id, say_(c.text), False, why, c.cost)
     if c.cost > state["points"]:
-        currency = content.manifest.currency.name.get(locale, content.manifest.default_locale)
-        why = say(locale, "cost", n=c.cost, have=state["points"], currency=currency)
-        return ChoiceView(c.id, label, False, why, c.cost, unaffordable=True)
-    return ChoiceView(c.id, label, True, None, c.cost)
+        if c.when_locked == "hide":
+            return None
+        if c.locked_text is not None:
+            why = say_(c.locked_text)
+        else:
+            locale = state["player"]["locale"]
+            currency = content.manifest.currency.name.get(locale,
+                                                          content.manifest.default_locale)
+            why = say(locale, "cost", n=c.cost, have=state["points"], currency=currency)
+        return ChoiceView(c.id, say_(c.text), False, why, c.cost, unaffordable=True)
+    return ChoiceView(c.id, say_(c.text), True, None, c.cost)
 
 
 def render(game: Game, state: State) -> Screen:
     content = game.content
     f = content.fragments[state["fragment"]]
+    say_ = sayer(content, state)
     paragraphs = []
     for p in f.text:
         if p.cond is None or holds(p.cond, content, state):
-            paragraphs.append(say_text(content, state, p.text))
+            text = say_(p.text).strip()
         elif p.otherwise is not None:
-            paragraphs.append(say_text(content, state, p.otherwise))
-    views = (choice_view(content, state, f.id, c) for c in f.choices)
-    locale = state["player"]["locale"]
+            text = say_(p.otherwise).strip()
+        else:
+            continue
+        if text:
+            paragraphs.append(text)
+    choices = []
+    for c in f.choices:
+        view = choice_view(content, state, f.id, c, say_)
+        if view is not None:
+            choices.append(view)
     return Screen(
         fragment=f.id,
-        title=say_text(content, state, f.title) if f.title else None,
-        text="\n\n".join(p.strip() for p in paragraphs if p.strip()),
-        choices=tuple(v for v in views if v is not None),
+        title=say_(f.title) if f.title else None,
+        text="\n\n".join(paragraphs),
+        choices=tuple(choices),
         ending=f.ending,
-        ending_label=say(locale, f"ending.{f.ending}") if f.ending else None,
+        ending_label=say(state["player"]["locale"], f"ending.{f.ending}") if f.ending else None,
     )

@@ -71,6 +71,14 @@ class _Reject(Exception):
         self.diagnostic = diagnostic
 
 
+_NO_VALUE = object()
+_TAG_HINT = "remove the tag; only !!str, !!int, !!float, !!bool, !!null, !!seq and !!map pass"
+
+
+def _show(value: str) -> str:
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
 def _pos(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -94,15 +102,54 @@ def _scalar(node: ScalarNode) -> Any:
     return value
 
 
+_CORE = "tag:yaml.org,2002:"
+# The explicit tags a file may carry: the YAML 1.2 core schema's, which say nothing the
+# value does not already say (or force a string, `!!str 12`). Every other tag (`!foo`,
+# `!!binary`, `!!timestamp`, `!!set`, `!!python/...`) is refused.
+_SCALAR_TAGS = {"str": str, "int": int, "float": float, "bool": bool, "null": type(None)}
+_COLLECTION_TAGS = {"seq": SequenceNode, "map": MappingNode}
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+
+
 class _Converter:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         self.path = path
+        self.text = text
         self.values: dict[Path_, tuple[int, int]] = {}
         self.keys: dict[Path_, tuple[int, int]] = {}
 
     def _loc(self, node: Node) -> Loc:
         line, col = _pos(node)
         return Loc(self.path, line, col)
+
+    def _explicit_tag(self, node: Node, tag: str) -> Any:
+        """The value of a scalar with an allowed core tag, `_NO_VALUE` for an allowed
+        collection tag; a tag that is not allowed, or does not fit the node, is rejected."""
+        name = tag[len(_CORE):] if tag.startswith(_CORE) else None
+        shown = _show_tag(tag)
+        after = self.text[node.start_mark.index + 1 : node.start_mark.index + 2]
+        if not after or after.isspace():  # `! 12`: the non-specific tag
+            name, shown = None, "!"
+        if name in _COLLECTION_TAGS and isinstance(node, _COLLECTION_TAGS[name]):
+            return _NO_VALUE
+        if name in _SCALAR_TAGS and isinstance(node, ScalarNode):
+            if name == "str":
+                return node.value
+            value = _scalar(ScalarNode(tag, node.value))  # resolve as if it were plain
+            want = _SCALAR_TAGS[name]
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                return float(value)
+            if type(value) is want:
+                return value
+            raise _Reject(diag("Y008", f"`{_show(node.value)}` is not a valid `{shown}` value",
+                               self._loc(node), "remove the tag, or fix the value"))
+        if name in _SCALAR_TAGS or name in _COLLECTION_TAGS:
+            raise _Reject(diag("Y008", f"tag `{shown}` does not fit this value", self._loc(node),
+                               "remove the tag"))
+        raise _Reject(diag("Y008", f"tag `{shown}` is not allowed", self._loc(node), _TAG_HINT))
 
     def convert(self, node: Node, path: Path_) -> Any:
         if getattr(node, "anchor", None):
@@ -115,8 +162,16 @@ class _Converter:
                 )
             )
         tag = str(node.tag) if node.tag is not None else ""
-        if tag.startswith("!") or (tag.startswith("tag:yaml.org,2002:python")):
-            raise _Reject(diag("Y008", f"tag `{tag}` is not allowed", self._loc(node)))
+        # A plain or quoted scalar never starts with `!`, so `!` at the node's start is a tag
+        # written in the file (the composer also puts resolved tags on untagged nodes).
+        if self.text.startswith("!", node.start_mark.index):
+            forced = self._explicit_tag(node, tag)
+            if forced is not _NO_VALUE:
+                self.values[path] = _pos(node)
+                return forced
+        elif tag.startswith("!") or tag.startswith(_CORE + "python"):
+            raise _Reject(diag("Y008", f"tag `{_show_tag(tag)}` is not allowed", self._loc(node),
+                               _TAG_HINT))
         self.values[path] = _pos(node)
         if isinstance(node, ScalarNode):
             return node.value if tag.endswith(":str") else _scalar(node)
@@ -125,9 +180,19 @@ class _Converter:
         if isinstance(node, MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if getattr(key_node, "anchor", None) or not isinstance(key_node, ScalarNode):
+                if getattr(key_node, "anchor", None):
                     raise _Reject(
-                        diag("S001", "mapping keys must be plain text", self._loc(key_node))
+                        diag(
+                            "Y003",
+                            f"anchor `&{key_node.anchor}` is not allowed",
+                            self._loc(key_node),
+                            "remove the anchor; anchors and aliases are not part of the format",
+                        )
+                    )
+                if not isinstance(key_node, ScalarNode):
+                    raise _Reject(
+                        diag("S001", "mapping keys must be plain text", self._loc(key_node),
+                             "write the key as a plain word, e.g. `prologue:`")
                     )
                 key = key_node.value if key_node.style is not None else _scalar(key_node)
                 if key_node.value == "<<":
@@ -147,6 +212,10 @@ class _Converter:
                     )
                 self.keys[(*path, key)] = _pos(key_node)
                 out[key] = self.convert(value_node, (*path, key))
+                if out[key] is None and value_node.value == "" and value_node.style is None:
+                    # An empty value has no text of its own; the composer places it at the
+                    # next token, often on the next line. The key is where the writer looks.
+                    self.values[(*path, key)] = _pos(key_node)
             return out
         raise _Reject(diag("Y001", "unsupported YAML node", self._loc(node)))
 
@@ -163,10 +232,17 @@ def _utf8_error(raw: bytes, exc: UnicodeDecodeError, path: str) -> Diagnostic:
     )
 
 
+def _size(n: int) -> str:
+    """Bytes, exact, plus a rounded MB figure a reader takes in at a glance."""
+    mb = n / (1024 * 1024)
+    rounded = f"{mb:.0f}" if mb == int(mb) else f"{mb:.2f}".rstrip("0")
+    return f"{n:,} bytes ({'about ' if mb != int(mb) else ''}{rounded} MB)"
+
+
 def too_large(path: str, size: int) -> Diagnostic:
     return diag(
         "Y005",
-        f"file is {size / (1024 * 1024):.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB",
+        f"file is {_size(size)}; the limit is {_size(MAX_FILE_BYTES)}",
         Loc(path),
         "split the story into several files",
     )
@@ -207,7 +283,7 @@ def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnost
     if node is None:
         problems.append(diag("Y006", "file holds no YAML document", Loc(path)))
         return None, problems
-    converter = _Converter(path)
+    converter = _Converter(path, text)
     try:
         data = converter.convert(node, ())
     except _Reject as rej:

@@ -45,7 +45,8 @@ def new_state(content: Content, *, name: str = "Guest", role: str | None = None,
         "ledger": [],
         "day": None,
         "day_points": 0,
-        "achievements": [],
+        "achievements": [],  # ids, in the order they were unlocked
+        "unlocks": {},  # id -> {cause, via, turn}: what unlocked it, for `why`
         "endings": [],
         "fired": [],
         **story_state(content),

@@ -2,7 +2,24 @@
 
 Pure: the input state is never modified; the same game, state and action always give the
 same outcome (randomness comes from the state's seed and draw counter, time from the
-action). A rejected action returns the input state unchanged and an error value.
+action). A rejected action returns the input state unchanged (the very same object) and
+an error value.
+
+Semantics decided here (see also docs/format.md):
+
+- Start raises `start`, Restart raises `start` too; then the player enters the manifest's
+  `start` fragment. Restart resets the story part of the state (place, flags, items, stats,
+  visits, once-choices taken) and keeps what belongs to the player (points and ledger,
+  level, achievements, endings reached, `once` rules fired, the random stream, the day).
+- A choice: pay its cost, apply its effects, raise `choice`, run the rules, then move. A
+  `goto` raised while the choice (or the start event) is being processed overrides the
+  choice's own target (or the start fragment); when several are raised, the first one wins
+  (rules fire highest priority first). After the move, a `goto` raised by the rules reacting
+  to it moves the player again, each move counting towards `limits.max_chain`.
+- The daily cap counts awards per `day` of the actions (a UTC date the front end passes);
+  actions without a day count towards one undated day.
+- An award that crosses several level thresholds raises one `level_up` (and one notice) per
+  level reached, lowest first.
 """
 
 from __future__ import annotations
@@ -13,9 +30,9 @@ from typing import Any
 
 from engine.game import Game
 from engine.messages import say
-from engine.model import Effect, Fragment
-from engine.requirements import holds, level_of
-from engine.screen import Screen, render
+from engine.model import Choice, Effect, Fragment
+from engine.requirements import holds
+from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
 
 # ---- actions --------------------------------------------------------------------------
@@ -63,9 +80,22 @@ def action_to_json(action: Action) -> dict[str, Any]:
 # ---- outcome --------------------------------------------------------------------------
 
 
+ERROR_CODES = (
+    "not-started",  # choose / restart before start
+    "already-started",  # start twice
+    "unknown-fragment",  # the save is at a fragment the content no longer has
+    "stale",  # the button was shown at another turn
+    "ended",  # a choice at an ending
+    "unknown-choice",  # not a choice of this fragment, or hidden, or a `once` choice taken
+    "locked",  # its requirement does not hold
+    "cannot-afford",  # its cost is above the balance
+    "runaway-chain",  # more than `limits.max_chain` rule firings and moves
+)
+
+
 @dataclass(frozen=True)
 class StepError:
-    code: str  # not-started, unknown-choice, locked, cannot-afford, stale, ended, runaway-chain
+    code: str  # one of ERROR_CODES
     message: str
 
 
@@ -75,23 +105,32 @@ class Event:
     fields: tuple[tuple[str, Any], ...]
     cause: str
 
+    def describe(self) -> str:
+        """`enter(fragment=foyer)`: the event as `why` shows it."""
+        inner = ", ".join(f"{k}={v}" for k, v in self.fields)
+        return f"{self.type}({inner})" if inner else self.type
+
 
 @dataclass(frozen=True)
 class Applied:
-    """An effect that changed the state, and what caused it (choice:F.C, fragment:F, rule:R,
-    achievement:A)."""
+    """An effect that changed the state, and what caused it (start, restart, choice:F.C,
+    fragment:F, rule:R, achievement:A). `via` names the rule firing behind it and its event,
+    "rule `first` on enter(fragment=hall)" (for an achievement's reward, the firing that
+    unlocked it); None when no rule was involved."""
 
     kind: str
     target: str | None
     amount: float
     cause: str
+    via: str | None = None
 
 
 @dataclass(frozen=True)
 class Firing:
     rule: str
-    event: str
-    cause: str
+    event: str  # the event type
+    cause: str  # what raised the event
+    detail: str = ""  # the event with its fields, `enter(fragment=foyer)`
 
 
 @dataclass(frozen=True)
@@ -130,6 +169,8 @@ class _Turn:
     queue: deque[Event] = field(default_factory=deque)
     pending_goto: str | None = None
     fired: int = 0
+    trigger: str | None = None  # the rule firing whose effects are being applied
+    capped: bool = False
 
     @property
     def content(self):
@@ -142,6 +183,9 @@ class _Turn:
     def currency(self) -> str:
         return self.content.manifest.currency.name.get(self.locale,
                                                       self.content.manifest.default_locale)
+
+    def note(self, kind: str, target: str | None, amount: float, cause: str) -> None:
+        self.applied.append(Applied(kind, target, amount, cause, self.trigger))
 
     def raise_event(self, type_: str, cause: str, **fields: Any) -> None:
         event = Event(type_, tuple(sorted(fields.items())), cause)
@@ -176,7 +220,7 @@ class _Turn:
             (flags.add if kind == "set" else flags.discard)(target)
             if before != (kind == "set"):
                 s["flags"] = sorted(flags)
-                self.applied.append(Applied(kind, target, 0, cause))
+                self.note(kind, target, 0, cause)
                 self.raise_event("flag", cause, flag=target, value=kind == "set")
         elif kind in ("give", "take"):
             have = s["items"].get(target, 0)
@@ -187,7 +231,7 @@ class _Turn:
                 if items[target] == 0:
                     del items[target]
                 s["items"] = items
-                self.applied.append(Applied(kind, target, abs(delta), cause))
+                self.note(kind, target, abs(delta), cause)
                 self.raise_event("item", cause, item=target, count=delta)
         elif kind == "stat":
             stat = self.content.stats[target]
@@ -196,12 +240,13 @@ class _Turn:
             new = stat.clamp(new)
             if new != old:
                 s["stats"] = {**s["stats"], target: new}
-                self.applied.append(Applied("stat", target, new, cause))
+                self.note("stat", target, new, cause)
                 self.raise_event("stat", cause, stat=target, value=new)
         elif kind == "unlock":
             self.unlock(str(target), cause)
         elif kind == "goto":
-            self.pending_goto = target
+            if self.pending_goto is None:  # the first goto raised wins
+                self.pending_goto = target
         elif kind == "emit":
             self.raise_event(str(target), cause)
 
@@ -211,24 +256,28 @@ class _Turn:
         if cap is not None:
             room = max(cap - s["day_points"], 0)
             if amount > room:
-                self.notices.append(say(self.locale, "notice.capped", currency=self.currency()))
+                if not self.capped:
+                    self.capped = True
+                    self.notices.append(say(self.locale, "notice.capped",
+                                            currency=self.currency()))
                 amount = room
             s["day_points"] += amount
         if amount <= 0:
             return
-        before = level_of(self.content, s)
+        before = s["earned"]
         s["points"] += amount
         s["earned"] += amount
         s["ledger"] = [*s["ledger"], {"amount": amount, "reason": reason, "cause": cause,
-                                      "turn": s["turn"], "day": s["day"]}]
-        self.applied.append(Applied("award", None, amount, cause))
+                                      "via": self.trigger, "turn": s["turn"],
+                                      "day": s["day"]}]
+        self.note("award", None, amount, cause)
         self.raise_event("award", cause, points=amount, reason=reason)
-        after = level_of(self.content, s)
-        if after > before:
-            level = self.content.level_for(s["earned"])
-            name = level.name.get(self.locale, self.content.manifest.default_locale) if level else ""
-            self.notices.append(say(self.locale, "notice.level", level=after, name=name))
-            self.raise_event("level_up", cause, level=after)
+        for level in self.content.manifest.levels:
+            if before < level.points <= s["earned"]:
+                name = level.name.get(self.locale, self.content.manifest.default_locale)
+                self.notices.append(say(self.locale, "notice.level", level=level.level,
+                                        name=name))
+                self.raise_event("level_up", cause, level=level.level)
 
     def spend(self, amount: int, reason: str, cause: str) -> None:
         s = self.state
@@ -237,8 +286,9 @@ class _Turn:
             return
         s["points"] -= amount
         s["ledger"] = [*s["ledger"], {"amount": -amount, "reason": reason, "cause": cause,
-                                      "turn": s["turn"], "day": s["day"]}]
-        self.applied.append(Applied("spend", None, amount, cause))
+                                      "via": self.trigger, "turn": s["turn"],
+                                      "day": s["day"]}]
+        self.note("spend", None, amount, cause)
         self.raise_event("spend", cause, points=amount, reason=reason)
 
     def unlock(self, achievement: str, cause: str) -> None:
@@ -247,7 +297,9 @@ class _Turn:
             return
         a = self.content.achievements[achievement]
         s["achievements"] = [*s["achievements"], achievement]
-        self.applied.append(Applied("unlock", achievement, a.reward, cause))
+        s["unlocks"] = {**s["unlocks"], achievement: {"cause": cause, "via": self.trigger,
+                                                      "turn": s["turn"]}}
+        self.note("unlock", achievement, a.reward, cause)
         name = a.name.get(self.locale, self.content.manifest.default_locale)
         if a.reward:
             self.notices.append(say(self.locale, "notice.reward", name=name, n=a.reward,
@@ -276,33 +328,53 @@ class _Turn:
                 s["endings"] = [*s["endings"], fragment_id]
             self.raise_event("ending", cause, fragment=fragment_id, kind=f.ending)
 
+    def run_rules(self) -> None:
+        """Fire the rules of every queued event, in order, until the queue is empty.
+
+        For one event, matching rules fire highest priority first, then in file order; each
+        rule's `if` is tested when its turn comes, so an earlier firing can enable or
+        disable a later one. Events raised by the effects are queued behind."""
+        limit = self.content.manifest.max_chain
+        fired_once = self.state["fired"]
+        while self.queue:
+            event = self.queue.popleft()
+            rules = self.game.rules_for(event)
+            if not rules:
+                continue
+            detail = event.describe()
+            for rule in rules:
+                if rule.once and rule.id in fired_once:
+                    continue
+                if rule.cond is not None and not holds(rule.cond, self.content, self.state):
+                    continue
+                self.fired += 1
+                if self.fired > limit:
+                    raise RunawayChain(
+                        f"runaway chain: more than {limit} rule firings and moves in one"
+                        f" action (limits.max_chain); the last was rule `{rule.id}` on"
+                        f" `{detail}`")
+                if rule.once:
+                    fired_once = self.state["fired"] = [*fired_once, rule.id]
+                self.firings.append(Firing(rule.id, event.type, event.cause, detail))
+                self.trigger = f"rule `{rule.id}` on {detail}"
+                try:
+                    self.apply_all(rule.then, f"rule:{rule.id}")
+                finally:
+                    self.trigger = None
+
     def settle(self) -> None:
-        """Run rules until no event is left; then follow a rule's goto, and repeat."""
+        """Run the rules; follow a goto they raise, run the rules of that move, repeat."""
         limit = self.content.manifest.max_chain
         while True:
-            while self.queue:
-                event = self.queue.popleft()
-                payload = {"event": event.type, **dict(event.fields)}
-                for rule in self.game.rules_for(payload):
-                    if rule.once and rule.id in self.state["fired"]:
-                        continue
-                    if not holds(rule.cond, self.content, self.state):
-                        continue
-                    self.fired += 1
-                    if self.fired > limit:
-                        raise RunawayChain(
-                            f"more than {limit} rule firings in one action (last: rule"
-                            f" `{rule.id}` on `{event.type}`)")
-                    if rule.once:
-                        self.state["fired"] = [*self.state["fired"], rule.id]
-                    self.firings.append(Firing(rule.id, event.type, event.cause))
-                    self.apply_all(rule.then, f"rule:{rule.id}")
+            self.run_rules()
             if self.pending_goto is None:
                 return
             target, self.pending_goto = self.pending_goto, None
             self.fired += 1
             if self.fired > limit:
-                raise RunawayChain(f"more than {limit} moves and firings in one action")
+                raise RunawayChain(
+                    f"runaway chain: more than {limit} rule firings and moves in one action"
+                    f" (limits.max_chain); the last was a move to `{target}`")
             self.enter(target, "goto")
 
     def pick_target(self, targets) -> str:
@@ -328,12 +400,42 @@ def _new_day(state: State, day: str | None) -> None:
         state["day_points"] = 0
 
 
+def _check_choice(game: Game, state: State, action: Choose) -> tuple[Choice | None, Outcome | None]:
+    """The choice an action takes, or the rejection."""
+    content = game.content
+    current = state.get("fragment")
+    if current is None:
+        return None, _reject(game, state, "not-started", "the story has not started yet")
+    fragment = content.fragments.get(current)
+    if fragment is None:
+        return None, _reject(game, state, "unknown-fragment",
+                             f"this save is at `{current}`, which the story no longer has")
+    if action.turn is not None and action.turn != state["turn"]:
+        return None, _reject(game, state, "stale", "that button belongs to an earlier page")
+    choice = fragment.choice(action.choice)
+    if choice is None:
+        if fragment.ending:
+            return None, _reject(game, state, "ended",
+                                 "the story has ended here: restart to play again")
+        return None, _reject(game, state, "unknown-choice",
+                             f"`{action.choice}` is not a choice here")
+    option = choice_view(content, state, current, choice)
+    if option is None:  # hidden or already taken: absent, so as unknown as any other id
+        return None, _reject(game, state, "unknown-choice",
+                             f"`{action.choice}` is not a choice here")
+    if not option.available:
+        code = "cannot-afford" if option.unaffordable else "locked"
+        return None, _reject(game, state, code, option.reason or "locked")
+    return choice, None
+
+
 def step(game: Game, state: State, action: Action) -> Outcome:
     content = game.content
     # Every nested value the turn changes is replaced, never mutated, so a shallow copy
     # keeps the caller's state intact.
     work = dict(state)
     turn = _Turn(game, work)
+    choice: Choice | None = None
     current = state.get("fragment")
     if isinstance(action, Start):
         if current is not None:
@@ -348,33 +450,21 @@ def step(game: Game, state: State, action: Action) -> Outcome:
         work.update(story_state(content))
         work["playthrough"] += 1
         cause = "restart"
-    else:
-        if current is None:
-            return _reject(game, state, "not-started", "the story has not started yet")
-        if current not in content.fragments:
-            return _reject(game, state, "unknown-fragment",
-                           f"this save is at `{current}`, which the story no longer has")
-        if action.turn is not None and action.turn != state["turn"]:
-            return _reject(game, state, "stale", "that button belongs to an earlier page")
-        fragment = content.fragments[current]
-        choice = fragment.choice(action.choice)
-        if choice is None:
-            code = "ended" if fragment.ending else "unknown-choice"
-            return _reject(game, state, code, f"`{action.choice}` is not a choice here")
-        view = render(game, state)
-        option = next((o for o in view.choices if o.id == choice.id), None)
-        if option is None or not option.available:
-            why = option.reason if option else "not available"
-            code = "cannot-afford" if option and option.unaffordable else "locked"
-            return _reject(game, state, code, why or "locked")
+    elif isinstance(action, Choose):
+        choice, rejected = _check_choice(game, state, action)
+        if rejected is not None:
+            return rejected
         _new_day(work, action.day)
         cause = f"choice:{current}.{choice.id}"
+    else:
+        raise TypeError(f"not an action: {action!r}")
     work["turn"] += 1
+    work["content_version"] = content.version
     try:
-        if isinstance(action, Start | Restart):
+        if choice is None:
             turn.raise_event("start", cause)
-            turn.settle()
-            turn.enter(content.manifest.start, cause)
+            turn.run_rules()
+            target: str | None = content.manifest.start
         else:
             if choice.cost:
                 turn.spend(choice.cost, f"cost:{choice.id}", cause)
@@ -382,9 +472,12 @@ def step(game: Game, state: State, action: Action) -> Outcome:
                 work["taken"] = [*work["taken"], f"{current}.{choice.id}"]
             turn.apply_all(choice.effects, cause)
             turn.raise_event("choice", cause, fragment=current, choice=choice.id)
-            turn.settle()
-            if choice.targets:
-                turn.enter(turn.pick_target(choice.targets), cause)
+            turn.run_rules()
+            target = turn.pick_target(choice.targets) if choice.targets else None
+        if turn.pending_goto is not None:  # a rule's goto overrides the choice's target
+            target, turn.pending_goto = turn.pending_goto, None
+        if target is not None:
+            turn.enter(target, cause)
         turn.settle()
     except RunawayChain as exc:
         return _reject(game, state, "runaway-chain", str(exc))

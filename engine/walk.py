@@ -60,20 +60,28 @@ def effects(content: Content) -> Iterator[tuple[Owner, Effect]]:
             yield Owner(rule=r), e
 
 
-def requirements(content: Content) -> Iterator[tuple[Owner, Requirement]]:
-    """Every requirement node (nested ones included) with its owner."""
+def requirement_roots(content: Content) -> Iterator[tuple[Owner, Requirement]]:
+    """Every top-level requirement (a choice's `requires`, a rule's or effect's `if`, a
+    paragraph's `if`) with its owner."""
     for f in content.fragments.values():
         for p in f.text:
-            for node in requirement_nodes(p.cond):
-                yield Owner(f), node
+            if p.cond is not None:
+                yield Owner(f), p.cond
         for c in f.choices:
-            for node in requirement_nodes(c.requires):
-                yield Owner(f, c), node
+            if c.requires is not None:
+                yield Owner(f, c), c.requires
     for r in content.rules:
-        for node in requirement_nodes(r.cond):
-            yield Owner(rule=r), node
+        if r.cond is not None:
+            yield Owner(rule=r), r.cond
     for owner, e in effects(content):
-        for node in requirement_nodes(e.cond):
+        if e.cond is not None:
+            yield owner, e.cond
+
+
+def requirements(content: Content) -> Iterator[tuple[Owner, Requirement]]:
+    """Every requirement node (nested ones included) with its owner."""
+    for owner, root in requirement_roots(content):
+        for node in requirement_nodes(root):
             yield owner, node
 
 

@@ -11,10 +11,8 @@ __all__ = ["lint", "worst"]
 
 
 def _overrides(result: LoadResult) -> dict[str, str]:
-    if result.content is None:
-        return {}
     out = {}
-    for key, level in result.content.manifest.severity.items():
+    for key, level in result.severity:
         info = lookup(key)
         if info is not None:
             out[info.code] = level
@@ -22,16 +20,24 @@ def _overrides(result: LoadResult) -> dict[str, str]:
 
 
 def lint(result: LoadResult) -> list[Diagnostic]:
+    """Every diagnostic, with the manifest's `lint.severity` applied to every code.
+
+    One exception keeps invalid content from passing: while the story does not load, an
+    error that stops it from loading stays an error whatever the override says.
+    """
     found = list(result.diagnostics)
     if result.content is not None:
         found += run_checks(result.content, result)
     overrides = _overrides(result)
+    blocked = result.content is None
     out: set[Diagnostic] = set()
     for d in found:
         level = overrides.get(d.code)
-        if level == "off":
-            continue
-        out.add(d.with_severity(Severity(level)) if level else d)
+        if level is None or (blocked and d.severity is Severity.ERROR
+                             and d in result.diagnostics):
+            out.add(d)
+        elif level != "off":
+            out.add(d.with_severity(Severity(level)))
     return sorted(out, key=Diagnostic.sort_key)
 
 

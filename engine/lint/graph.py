@@ -7,28 +7,33 @@ from collections.abc import Iterator
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic
+from engine.lint.events import Emission, Token, Values, may_match, rule_effects
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Content, Effect, Rule
-from engine.walk import goto_targets
+from engine.model import Compare, Content, Effect, Fragment, Rule
+from engine.walk import goto_targets, requirements
 
 
-def reachable_fragments(content: Content) -> set[str]:
-    """Fragments reachable from start through gotos, ignoring requirements."""
-    rule_gotos = {e.target for r in content.rules for e in r.then if e.kind == "goto"}
-    start = content.manifest.start
-    seen = {start, *(t for t in rule_gotos if t)} & set(content.fragments)
+def reachable_from(content: Content, starts: set[str]) -> set[str]:
+    """Fragments reachable from `starts` through gotos, ignoring requirements."""
+    seen = {s for s in starts if s in content.fragments}
     queue = deque(seen)
     while queue:
         f = content.fragments[queue.popleft()]
         nxt = set(goto_targets(f))
-        nxt |= {e.target for e in (*f.on_enter, *f.on_first_enter) if e.kind == "goto"}
-        nxt |= {e.target for c in f.choices for e in c.effects if e.kind == "goto"}
+        nxt |= {str(e.target) for e in (*f.on_enter, *f.on_first_enter) if e.kind == "goto"}
+        nxt |= {str(e.target) for c in f.choices for e in c.effects if e.kind == "goto"}
         for n in nxt:
             if n in content.fragments and n not in seen:
                 seen.add(n)
                 queue.append(n)
-    return {s for s in seen if isinstance(s, str)}
+    return seen
+
+
+def reachable_fragments(content: Content) -> set[str]:
+    """Fragments reachable from start (or a rule's goto) through gotos."""
+    rule_gotos = {str(e.target) for r in content.rules for e in r.then if e.kind == "goto"}
+    return reachable_from(content, {content.manifest.start, *rule_gotos})
 
 
 @check
@@ -43,11 +48,28 @@ def unreachable(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
                        "add a choice that goes here, or remove the fragment")
 
 
+def _always(effects: tuple[Effect, ...]) -> Effect | None:
+    """A goto among `effects` that always runs: no `if:` and no `chance:`."""
+    return next((e for e in effects if e.kind == "goto" and e.cond is None and e.chance is None),
+                None)
+
+
+def _rule_moves_on(content: Content, f: Fragment) -> bool:
+    """A rule that fires on every entry into `f` and always moves the player on."""
+    return any(
+        r.event == "enter" and not r.once and r.cond is None and _always(r.then)
+        and may_match(r, "enter", {"fragment": Values.of(f.id)})
+        for r in content.rules
+    )
+
+
 @check
 def dead_ends_and_endings(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for f in content.fragments.values():
-        moves = any(e.kind == "goto" for e in (*f.on_enter, *f.on_first_enter))
-        if f.ending is None and not f.choices and not moves:
+        # Story effects cannot `goto` (the schema allows it in rules only), so the one way
+        # out of a fragment without choices is a rule that fires on every entry into it and
+        # always moves the player on.
+        if f.ending is None and not f.choices and not _rule_moves_on(content, f):
             yield diag("G002", f"fragment `{f.id}` has no choices and is not an ending", f.loc,
                        "add a choice, or mark it `ending: good|bad|neutral|secret`")
         if f.ending is not None and f.choices:
@@ -77,69 +99,142 @@ def choice_sets(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
                        "give one choice no requirement, or `when_locked: show`")
 
 
+def _reads_visits(content: Content, fragment: str) -> bool:
+    """Does any requirement compare how often `fragment` was visited?"""
+    return any(isinstance(r, Compare) and r.subject == "visited" and r.ref == fragment
+               and r.cmp != (("gte", 1),) for _, r in requirements(content))
+
+
 @check
 def self_loops(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
-    chosen = {dict(r.filters).get("choice") for r in content.rules if r.event == "choice"}
     for f in content.fragments.values():
         for c in f.choices:
-            stays = not c.targets or all(t.to == f.id for t in c.targets)
-            reenters = bool(c.targets) and bool(f.on_enter)
-            if stays and not c.effects and not c.cost and not reenters and c.id not in chosen:
-                yield diag("G005", f"choice `{c.id}` stays in `{f.id}` and changes nothing",
-                           c.loc, "give it a goto or an effect")
+            if c.targets and any(t.to != f.id for t in c.targets):
+                continue  # it can lead elsewhere
+            if c.effects or c.cost or c.once:
+                continue
+            event = {"fragment": Values.of(f.id), "choice": Values.of(c.id)}
+            if any(may_match(r, "choice", event) for r in content.rules):
+                continue  # a rule reacts to the choice
+            if c.targets:  # re-entering runs on_enter, raises `enter`, counts a visit
+                entered = {"fragment": Values.of(f.id)}
+                if (f.on_enter or _reads_visits(content, f.id)
+                        or any(may_match(r, "enter", entered) for r in content.rules)):
+                    continue
+            how = "goes back to" if c.targets else "stays in"
+            yield diag("G005", f"choice `{c.id}` {how} `{f.id}` and changes nothing", c.loc,
+                       "give it an effect, a cost or `once: true`, or a goto elsewhere")
 
 
-# Which event each effect raises, and the field a rule's filter would compare.
-_RAISES = {
-    "award": ("award", None), "spend": ("spend", None), "set": ("flag", "flag"),
-    "clear": ("flag", "flag"), "give": ("item", "item"), "take": ("item", "item"),
-    "stat": ("stat", "stat"), "unlock": ("unlock", "achievement"), "goto": ("enter", "fragment"),
-}
+def _components(nodes: list[str], edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components (Tarjan), each in the order of `nodes`."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    order = {n: i for i, n in enumerate(nodes)}
+
+    def visit(v: str) -> None:
+        # iterative Tarjan: rules are few, but recursion depth must not depend on content
+        work = [(v, iter(sorted(edges[v], key=order.__getitem__)))]
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == node:
+                            break
+                    out.append(sorted(comp, key=order.__getitem__))
+            elif nxt not in index:
+                index[nxt] = low[nxt] = len(index)
+                stack.append(nxt)
+                on_stack.add(nxt)
+                work.append((nxt, iter(sorted(edges[nxt], key=order.__getitem__))))
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+
+    for n in nodes:
+        if n not in index:
+            visit(n)
+    return out
 
 
-def _raised(effect: Effect) -> tuple[str, str | None]:
-    if effect.kind == "emit":
-        return str(effect.target), None
-    return _RAISES[effect.kind]
-
-
-def _triggers(a: Rule, b: Rule) -> bool:
-    """Can firing `a` raise an event that `b` listens to? Filters narrow it when they can."""
-    if b.once:
-        return False  # a once-rule cannot take part in a runaway chain
-    filters = dict(b.filters)
-    for e in a.then:
-        event, field = _raised(e)
-        also = {"award", "level_up"} if event in ("unlock", "award") else set()
-        if b.event == event:
-            want = filters.get(field) if field else None
-            if want is None or not isinstance(want, str) or want == e.target:
-                return True
-        elif b.event in also:
-            return True
-    return False
+def _shortest_cycle(start: str, edges: dict[str, set[str]], order: dict[str, int]
+                    ) -> list[str]:
+    parent: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(edges[node], key=order.__getitem__):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            if nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return [start]
 
 
 @check
 def rule_cycles(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    """Rules that can fire each other without end. A link a -> b exists when an effect of
+    `a` raises an event `b`'s `when:` can match; it counts only if that event can be raised
+    again and again given the other effects of the loop (see engine.lint.events)."""
     rules = list(content.rules)
-    edges = {a.id: [b.id for b in rules if _triggers(a, b)] for a in rules}
-    by_id = {r.id: r for r in rules}
-    reported: set[frozenset[str]] = set()
-    for start in rules:
-        # depth-first search for a path back to `start`
-        stack: list[tuple[str, list[str]]] = [(start.id, [start.id])]
-        while stack:
-            node, path = stack.pop()
-            for nxt in edges[node]:
-                if nxt == start.id:
-                    key = frozenset(path)
-                    if key not in reported:
-                        reported.add(key)
-                        cycle = " -> ".join([*path, start.id])
-                        yield diag("G006", f"rules can trigger each other forever: {cycle}",
-                                   by_id[min(path, key=lambda r: by_id[r].order)].loc,
-                                   "add `once: true`, a filter, or an `if:` that the chain"
-                                   " makes false")
-                elif nxt not in path and len(path) < 8:
-                    stack.append((nxt, [*path, nxt]))
+    ids = [r.id for r in rules]
+    order = {r.id: i for i, r in enumerate(rules)}
+    made = {r.id: rule_effects(content, r) for r in rules}
+    links: dict[tuple[str, str], list[Emission]] = {}
+    listeners: dict[str, list[Rule]] = {}
+    for b in rules:
+        if not b.once:  # a once-rule fires at most once, so it cannot take part in a loop
+            listeners.setdefault(b.event, []).append(b)
+    for a in rules:
+        for em in made[a.id].emissions:
+            for b in listeners.get(em.event, ()):
+                if may_match(b, em.event, em.fields):
+                    links.setdefault((a.id, b.id), []).append(em)
+    active = {k for k, ems in links.items() if any(em.renews is not False for em in ems)}
+    tokens: list[set[Token]] = []
+    while True:
+        edges: dict[str, set[str]] = {i: set() for i in ids}
+        for a, b in active:
+            edges[a].add(b)
+        comps = _components(ids, edges)
+        where = {r: n for n, comp in enumerate(comps) for r in comp}
+        tokens = [set().union(*(made[r].tokens for r in comp)) for comp in comps]
+        kept = {(a, b) for a, b in active if where[a] == where[b]
+                and any(em.renewable(tokens[where[a]]) for em in links[(a, b)])}
+        if kept == active:
+            break
+        active = kept
+    for comp in sorted(comps, key=lambda c: order[c[0]]):
+        first = comp[0]
+        if len(comp) == 1 and first not in edges[first]:
+            continue
+        cycle = _shortest_cycle(first, edges, order)
+        steps = []
+        for a, b in zip(cycle, [*cycle[1:], first], strict=True):
+            em = next(em for em in links[(a, b)] if em.renewable(tokens[where[a]]))
+            steps.append(f"`{a}` {em.what}, which fires `{b}`")
+        others = [r for r in comp if r not in cycle]
+        more = f" (also involved: {', '.join(f'`{r}`' for r in others)})" if others else ""
+        yield diag("G006", "rules can fire each other without end: " + "; ".join(steps) + more,
+                   content.rules[order[first]].loc,
+                   "add `once: true` to one of these rules, or a `when:` filter that the loop's"
+                   " events do not match; at play time the action is rejected after"
+                   f" {content.manifest.max_chain} firings")

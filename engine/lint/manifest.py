@@ -19,9 +19,9 @@ SEMVER = re.compile(
 )
 
 
-def _manifest_loc(content: Content, result: LoadResult, *path: str | int):
+def _manifest_loc(content: Content, result: LoadResult, *path: str | int, key: bool = False):
     file = result.file(content.manifest.loc.file)
-    return file.loc(path) if file else content.manifest.loc
+    return file.loc(path, key=key) if file else content.manifest.loc
 
 
 @check
@@ -49,7 +49,7 @@ def severity_keys(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for key in content.manifest.severity:
         if lookup(key) is None:
             yield diag("M003", f"lint.severity names unknown check `{key}`",
-                       _manifest_loc(content, result, "lint", "severity", key),
+                       _manifest_loc(content, result, "lint", "severity", key, key=True),
                        "use a code such as G001 or a name such as unreachable-fragment")
 
 

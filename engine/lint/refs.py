@@ -24,10 +24,19 @@ def _hint(name: str, known: Iterable[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+_DECLARED_IN = {"achievement": "achievements", "item": "items", "flag": "flags",
+                "stat": "stats", "event": "events"}
+
+
 def _unknown(what: str, name: str, known: Iterable[str], loc: Loc, code: str = "R004"
              ) -> Diagnostic:
     known = list(known)
-    return diag(code, f"unknown {what} `{name}`", loc, _hint(name, known))
+    hint = _hint(name, known)
+    if hint is None and what in _DECLARED_IN:
+        hint = f"declare it under `{_DECLARED_IN[what]}:` in a rules file"
+    elif hint is None and what == "role":
+        hint = "declare it in the manifest's `roles:`"
+    return diag(code, f"unknown {what} `{name}`", loc, hint)
 
 
 def _namespaces(content: Content) -> dict[str, Iterable[str]]:
@@ -93,12 +102,12 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
     events = [*BUILTIN_EVENTS, *content.events]
     for rule in content.rules:
         if rule.event not in events:
-            yield _unknown("event", rule.event, events, rule.loc)
+            yield _unknown("event", rule.event, events, rule.when_loc("event"))
         for field, value in rule.filters:
             space = {"fragment": "fragment", "achievement": "achievement", "item": "item",
                      "flag": "flag", "stat": "stat"}.get(field)
             if space and isinstance(value, str) and value not in spaces[space]:
-                yield _unknown(space, value, spaces[space], rule.loc)
+                yield _unknown(space, value, spaces[space], rule.when_loc(field))
 
 
 @check

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Compare, Content, Has
-from engine.walk import effects, requirements
+from engine.model import All, AnyOf, Compare, Content, Has, Not, Requirement
+from engine.walk import effects, requirement_roots, requirements
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt,
+    "eq": operator.eq, "ne": operator.ne,
+}
 
 
 @check
@@ -50,13 +56,30 @@ def flags(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
                        f"read it with `{{flag: {fid}}}` or remove it")
 
 
+def _needs_some(r: Compare) -> bool:
+    """Does the comparison fail for a count of 0 (so it needs at least one item)?"""
+    return not all(_OPS[op](0, n) for op, n in r.cmp)
+
+
+def _item_needs(req: Requirement, negated: bool = False) -> Iterator[Compare]:
+    """Item comparisons a player can only satisfy by holding the item: `{item: x}` needs
+    it, `{not: {item: x}}` and `{item: {id: x, lte: 0}}` do not."""
+    if isinstance(req, All | AnyOf):
+        for r in req.items:
+            yield from _item_needs(r, negated)
+    elif isinstance(req, Not):
+        yield from _item_needs(req.item, not negated)
+    elif isinstance(req, Compare) and req.subject == "item" and _needs_some(req) != negated:
+        yield req
+
+
 @check
 def items_never_given(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     given = {e.target for _, e in effects(content) if e.kind == "give"}
     reported: set[str] = set()
-    for owner, r in requirements(content):
-        if isinstance(r, Compare) and r.subject == "item" and r.ref not in given:
-            if r.ref in content.items and r.ref not in reported:
+    for owner, root in requirement_roots(content):
+        for r in _item_needs(root):
+            if r.ref not in given and r.ref in content.items and r.ref not in reported:
                 reported.add(r.ref)
                 yield diag("U004", f"{owner} requires item `{r.ref}` but nothing gives it",
-                           r.loc, f"add `give: {r.ref}` to an effect")
+                           r.loc, f"add `give: {r.ref}` to an effect, or remove the requirement")

@@ -1,0 +1,203 @@
+"""Store benchmark: durable exactly-once actions/s and latency, leaderboards at 1M players.
+
+    .venv/bin/python bench/store_bench.py                 # everything, 3 rounds each
+    .venv/bin/python bench/store_bench.py --quick         # shorter runs
+    .venv/bin/python bench/store_bench.py --skip-board    # only actions
+
+Actions: C players (C = 1, 10, 100, 1000) each tap the next choice of the sample story as
+soon as the previous tap is acknowledged (after COMMIT). Latency = submit -> acknowledged.
+Leaderboards: a generated database of 1,000,000 players in a temp dir; top-10 and a random
+player's own rank (with two neighbours each side), through the store's own queries.
+Figures are medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiosqlite
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.game import Game, compile_game  # noqa: E402
+from engine.load import load  # noqa: E402
+from engine.screen import Screen, render  # noqa: E402
+from engine.state import State  # noqa: E402
+from engine.step import Action, Choose, Restart, Start  # noqa: E402
+from engine.store import SqliteStore  # noqa: E402
+from engine.store import leaderboard as lb  # noqa: E402
+from engine.store.migrations import BUCKET_BITS  # noqa: E402
+from engine.store.sqlite import prepare  # noqa: E402
+
+
+def sample_game() -> Game:
+    result = load(ROOT / "content")
+    assert result.content is not None, "the sample story does not load"
+    return compile_game(result.content)
+
+
+def pick(game: Game, state: State, screen: Screen | None, rnd: random.Random) -> Action:
+    if state["fragment"] is None:
+        return Start("2025-01-06")
+    screen = screen or render(game, state)
+    choices = [c for c in screen.choices if c.available]
+    if not choices:
+        return Restart("2025-01-06")
+    return Choose(rnd.choice(choices).id, state["turn"], "2025-01-06")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+async def actions_round(game: Game, players: int, seconds: float, durability: str,
+                        directory: Path) -> tuple[float, float, float, float]:
+    db = directory / f"actions-{players}-{durability}-{time.monotonic_ns()}.db"
+    store = await SqliteStore.open(db, game, durability=durability)
+    names = [f"p{i}" for i in range(players)]
+    await asyncio.gather(*(store.register(n) for n in names))
+    latencies: list[float] = []
+    done = 0
+    start = time.perf_counter()
+    stop = start + seconds
+
+    async def player(name: str, seed: int) -> None:
+        nonlocal done
+        rnd = random.Random(seed)
+        state, screen = await store.state(name), None
+        i = 0
+        while time.perf_counter() < stop:
+            action = pick(game, state, screen, rnd)
+            t0 = time.perf_counter()
+            result = await store.apply(name, action, f"{name}:{i}")
+            latencies.append(time.perf_counter() - t0)
+            i += 1
+            if result.outcome is not None:
+                state, screen = result.outcome.state, result.outcome.screen
+            else:
+                state, screen = await store.state(name), None
+        done += i
+
+    await asyncio.gather(*(player(n, i) for i, n in enumerate(names)))
+    elapsed = time.perf_counter() - start
+    batch = store.batched / max(store.batches, 1)
+    await store.close()
+    return done / elapsed, pct(latencies, 50) * 1e3, pct(latencies, 99) * 1e3, batch
+
+
+async def bench_actions(game: Game, rounds: int, seconds: float, levels: list[int],
+                        durabilities: list[str], directory: Path) -> None:
+    print(f"durable exactly-once actions (sample story, {rounds} rounds of {seconds:.0f} s,"
+          " medians)")
+    print(f"{'sync':>6} {'players':>8} {'actions/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'batch':>6}")
+    for durability in durabilities:
+        for n in levels:
+            runs = [await actions_round(game, n, seconds, durability, directory)
+                    for _ in range(rounds)]
+            med = [statistics.median(r[i] for r in runs) for i in range(4)]
+            print(f"{durability:>6} {n:>8} {med[0]:>10,.0f} {med[1]:>8.2f} {med[2]:>8.2f}"
+                  f" {med[3]:>6.1f}", flush=True)
+
+
+async def generate(db: Path, players: int, rnd: random.Random) -> float:
+    t0 = time.perf_counter()
+    conn = await prepare(db, durability="normal")
+    await conn.execute("PRAGMA foreign_keys = OFF")
+    await conn.execute("BEGIN")
+    await conn.executemany(
+        "INSERT INTO players (id, external_id, name, role, locale, created)"
+        " VALUES (?, ?, ?, 'free', 'en', 0)",
+        ((i, f"tg:{i}", f"Player {i}") for i in range(1, players + 1)))
+    reached = rnd.sample(range(1, 20 * players), players)
+    week = rnd.sample(range(1, players + 1), players // 3)
+
+    def score() -> int:
+        return int(rnd.paretovariate(1.2) * 5)
+
+    # Build the counts in bulk, then the triggers keep them for later changes.
+    for t in ("scores_ins", "scores_upd", "scores_del"):
+        await conn.execute(f"DROP TRIGGER {t}")
+    await conn.executemany("INSERT INTO scores VALUES ('all', ?, ?, ?)",
+                           ((i, score(), reached[i - 1]) for i in range(1, players + 1)))
+    await conn.executemany("INSERT INTO scores VALUES ('w:2025-W02', ?, ?, ?)",
+                           ((i, score(), reached[i - 1]) for i in week))
+    await conn.execute("INSERT INTO score_count SELECT board, score, count(*) FROM scores"
+                       " GROUP BY board, score")
+    await conn.execute(f"INSERT INTO score_hist SELECT board, score, reached >> {BUCKET_BITS},"
+                       " count(*) FROM scores GROUP BY 1, 2, 3")
+    await conn.execute("COMMIT")
+    await conn.close()
+    # restore the triggers by re-running their definitions from the migration
+    from engine.store.migrations import _V1
+    triggers = _V1[_V1.index("CREATE TRIGGER scores_ins"):]
+    conn = await aiosqlite.connect(db, isolation_level=None)
+    await conn.executescript(triggers)
+    await conn.execute("ANALYZE")
+    await conn.close()
+    return time.perf_counter() - t0
+
+
+async def bench_board(players: int, rounds: int, directory: Path) -> None:
+    rnd = random.Random(1)
+    db = directory / "board.db"
+    took = await generate(db, players, rnd)
+    print(f"\nleaderboards over {players:,} players (generated in {took:.1f} s)")
+    conn = await aiosqlite.connect(db, isolation_level=None)
+    await conn.execute("PRAGMA query_only = ON")
+    when = 1736500000.0  # in ISO week 2025-W02
+    rows = await conn.execute_fetchall("SELECT max(n) FROM score_count WHERE board = 'all'")
+    print(f"largest tie group on the all-time board: {rows[0][0]:,} players")
+    for kind in ("all", "week"):
+        tops: list[float] = []
+        ranks: list[float] = []
+        for _ in range(rounds):
+            for _ in range(200):
+                t0 = time.perf_counter()
+                await lb.top(conn, kind, 10, when)
+                tops.append(time.perf_counter() - t0)
+                pid = rnd.randint(1, players)
+                t0 = time.perf_counter()
+                await lb.standing(conn, pid, kind, 2, when)
+                ranks.append(time.perf_counter() - t0)
+        print(f"{kind:>5}: top-10 p50 {pct(tops, 50) * 1e3:.2f} ms, p99"
+              f" {pct(tops, 99) * 1e3:.2f} ms; own rank + neighbours p50"
+              f" {pct(ranks, 50) * 1e3:.2f} ms, p99 {pct(ranks, 99) * 1e3:.2f} ms")
+    await conn.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1 round of 2 s per level")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--levels", default="1,10,100,1000")
+    ap.add_argument("--sync", default="full,normal", help="durability levels to measure")
+    ap.add_argument("--players", type=int, default=1_000_000, help="leaderboard size")
+    ap.add_argument("--skip-board", action="store_true")
+    ap.add_argument("--skip-actions", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 2.0
+    game = sample_game()
+    with tempfile.TemporaryDirectory(prefix="diana-bench-") as tmp:
+        directory = Path(tmp)
+        if not args.skip_actions:
+            asyncio.run(bench_actions(game, args.rounds, args.seconds,
+                                      [int(x) for x in args.levels.split(",")],
+                                      args.sync.split(","), directory))
+        if not args.skip_board:
+            asyncio.run(bench_board(args.players, args.rounds, directory))
+
+
+if __name__ == "__main__":
+    main()

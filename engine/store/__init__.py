@@ -1,0 +1,49 @@
+"""Player data: the store interface and its SQLite implementation (the imperative shell).
+
+    store = await SqliteStore.open("diana.sqlite3", game)
+    await store.register("tg:42", name="Ana")
+    result = await store.apply("tg:42", Choose("greet", turn=1), key="update:1001")
+
+`SyncStore` (sync.py) wraps it for synchronous callers such as `diana play`.
+"""
+
+from engine.store.errors import (
+    AdminError,
+    BatchFailed,
+    KeyConflict,
+    PlayerExists,
+    SchemaTooNew,
+    StoreClosed,
+    StoreCorrupt,
+    StoreError,
+    StoreOpenError,
+    StoreReadOnly,
+    UnknownPlayer,
+)
+from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Standing, Store
+from engine.store.progress import Progress, progress
+from engine.store.sqlite import SqliteStore
+from engine.store.sync import SyncStore
+
+__all__ = [
+    "ActionResult",
+    "AdminError",
+    "BatchFailed",
+    "KeyConflict",
+    "PlayerExists",
+    "PlayerInfo",
+    "Progress",
+    "RankEntry",
+    "SchemaTooNew",
+    "SqliteStore",
+    "Standing",
+    "Store",
+    "StoreClosed",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreOpenError",
+    "StoreReadOnly",
+    "SyncStore",
+    "UnknownPlayer",
+    "progress",
+]

@@ -1,0 +1,215 @@
+"""Operations that run alone, each in its own transaction: register, reset, export, delete.
+
+Each returns (result for the caller, record to publish in the cache after COMMIT or None).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+from engine.state import new_state
+from engine.store.batch import Job
+from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
+from engine.store.interface import ActionResult, PlayerInfo
+from engine.store.reads import load, stored_results
+from engine.store.records import Record, dump_state, ledger_entry
+
+if TYPE_CHECKING:
+    from engine.store.sqlite import SqliteStore
+
+
+async def event(
+    store: SqliteStore,
+    w: aiosqlite.Connection,
+    pid: int | None,
+    op: str,
+    key: str | None,
+    ok: bool,
+    detail: dict[str, Any],
+) -> None:
+    await w.execute(
+        "INSERT INTO events (time, player, op, key, ok, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (store.clock(), pid, op, key, int(ok), json.dumps(detail, ensure_ascii=False)),
+    )
+
+
+async def fresh(store: SqliteStore, w: aiosqlite.Connection, player: str) -> Record:
+    rec = store._cache.get(player)
+    if rec is None:
+        rec = (await load(w, [player])).get(player)
+    if rec is None:
+        raise UnknownPlayer(f"unknown player `{player}`")
+    return rec.copy()
+
+
+async def register(
+    store: SqliteStore, w: aiosqlite.Connection, job: Job
+) -> tuple[PlayerInfo, Record | None]:
+    a = job.args
+    found = (await load(w, [job.player])).get(job.player)
+    if found is not None:
+        if not a["exist_ok"]:
+            raise PlayerExists(f"player `{job.player}` already exists")
+        return PlayerInfo(
+            found.external, found.name, found.role, found.locale, found.created
+        ), found
+    now = store.clock()
+    state = new_state(
+        store.game.content, name=a["name"], role=a["role"], locale=a["locale"], seed=a["seed"]
+    )
+    p = state["player"]
+    cur = await w.execute(
+        "INSERT INTO players (external_id, name, role, locale, created) VALUES (?,?,?,?,?)",
+        (job.player, p["name"], p["role"], p["locale"], now),
+    )
+    pid = cur.lastrowid
+    assert pid is not None
+    await w.execute(
+        "INSERT INTO saves (player, state, content_version, fragment, version, points,"
+        " ledger_seq, ledger_from, updated) VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?)",
+        (pid, dump_state(state), store.game.content.version, None, now),
+    )
+    await event(
+        store,
+        w,
+        pid,
+        "register",
+        None,
+        True,
+        {"name": p["name"], "role": p["role"], "locale": p["locale"]},
+    )
+    rec = Record(pid, job.player, p["name"], p["role"], p["locale"], now, state, 0, 0, 0, 0, 0)
+    return PlayerInfo(job.player, p["name"], p["role"], p["locale"], now), rec
+
+
+async def reset(
+    store: SqliteStore, w: aiosqlite.Connection, job: Job
+) -> tuple[ActionResult, Record | None]:
+    rec = await fresh(store, w, job.player)
+    if job.key:
+        stored = (await stored_results(w, [job.key])).get(job.key)
+        if stored is not None:
+            from engine.store.batch import replay
+
+            return replay(job.key, job.player, stored), None
+    now, actor = store.clock(), job.args["actor"]
+    old = rec.state
+    state = new_state(
+        store.game.content, name=rec.name, role=rec.role, locale=rec.locale, seed=old["seed"]
+    )
+    written = 0
+    if rec.points:
+        rec.ledger_seq += 1
+        written = 1
+        e = ledger_entry(-rec.points, "reset", f"admin:{actor}", old["turn"], old["day"])
+        await w.execute(
+            "INSERT INTO ledger (player, seq, amount, kind, reason, cause, key, time, turn,"
+            " day) VALUES (?, ?, ?, 'reset', ?, ?, ?, ?, ?, ?)",
+            (
+                rec.id,
+                rec.ledger_seq,
+                e["amount"],
+                e["reason"],
+                e["cause"],
+                job.key,
+                now,
+                e["turn"],
+                e["day"],
+            ),
+        )
+    rec.ledger_from = rec.ledger_seq
+    rec.state, rec.points = state, 0
+    rec.version += 1
+    cur = await w.execute(
+        "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
+        " points = 0, ledger_seq = ?, ledger_from = ?, updated = ?"
+        " WHERE player = ? AND version = ?",
+        (
+            dump_state(state),
+            store.game.content.version,
+            rec.version,
+            rec.ledger_seq,
+            rec.ledger_from,
+            now,
+            rec.id,
+            rec.stored_version,
+        ),
+    )
+    if cur.rowcount != 1:
+        raise BatchFailed("the save changed under the cache; try again")
+    await w.execute("DELETE FROM scores WHERE player = ?", (rec.id,))
+    await w.execute("DELETE FROM achievements WHERE player = ?", (rec.id,))
+    summary = {
+        "op": "reset",
+        "ok": True,
+        "error": None,
+        "message": None,
+        "turn": 0,
+        "fragment": None,
+        "points": 0,
+        "ledger": written,
+        "actor": actor,
+        "previous_points": old["points"],
+    }
+    await event(store, w, rec.id, "reset", job.key, True, summary)
+    if job.key:
+        await w.execute(
+            "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
+            " VALUES (?, ?, 'reset', 1, ?, ?, ?)",
+            (job.key, rec.id, rec.version, written, json.dumps(summary)),
+        )
+    return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary), rec
+
+
+async def export(
+    store: SqliteStore, w: aiosqlite.Connection, job: Job
+) -> tuple[dict[str, Any], None]:
+    rec = await fresh(store, w, job.player)
+
+    async def rows(sql: str) -> list[dict[str, Any]]:
+        cur = await w.execute(sql, (rec.id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+
+    data = {
+        "format": 1,
+        "player": {
+            "id": rec.external,
+            "name": rec.name,
+            "role": rec.role,
+            "locale": rec.locale,
+            "created": rec.created,
+        },
+        "save": {"version": rec.version, "points": rec.points, "state": rec.state},
+        "ledger": await rows(
+            "SELECT seq, amount, kind, reason, cause, key, time, turn, day,"
+            " extra FROM ledger WHERE player = ? ORDER BY seq"
+        ),
+        "achievements": await rows(
+            "SELECT achievement, time FROM achievements WHERE player = ? ORDER BY time, achievement"
+        ),
+        "scores": await rows(
+            "SELECT board, score, reached FROM scores WHERE player = ? ORDER BY board"
+        ),
+        "events": await rows(
+            "SELECT time, op, key, ok, detail FROM events WHERE player = ? ORDER BY id"
+        ),
+    }
+    for e in data["events"]:
+        e["detail"] = json.loads(e["detail"])
+    await event(store, w, rec.id, "export", None, True, {"actor": job.args["actor"]})
+    return data, None
+
+
+async def delete(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[None, None]:
+    rec = await fresh(store, w, job.player)
+    await w.execute("DELETE FROM events WHERE player = ?", (rec.id,))
+    await w.execute("DELETE FROM players WHERE id = ?", (rec.id,))
+    await event(
+        store, w, rec.id, "delete", None, True, {"actor": job.args["actor"], "erased": True}
+    )
+    store._cache.pop(job.player, None)
+    return None, None

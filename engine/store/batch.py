@@ -1,0 +1,203 @@
+"""The functional core of a group commit: turn queued jobs into rows, without I/O.
+
+A `Batch` works on copies of the players' records. Each job is all-or-nothing: its rows
+and its record changes are only added once the job has fully succeeded, and a rejected
+step is recorded as rejected. The shell (sqlite.py) writes the rows in one transaction
+and publishes the records to the cache only after COMMIT.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.game import Game
+from engine.state import State
+from engine.step import Action, Outcome, action_to_json, step
+from engine.store.errors import KeyConflict, UnknownPlayer
+from engine.store.interface import ActionResult
+from engine.store.periods import SCORED_KINDS, boards_at
+from engine.store.records import Record, dump_state, entry_extra, ledger_entry
+
+
+@dataclass
+class Job:
+    op: str  # action, grant, revoke (batched); register, reset, delete, export (alone)
+    player: str
+    key: str | None = None
+    action: Action | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    future: Any = None  # asyncio.Future, resolved by the writer after COMMIT
+
+    @property
+    def alone(self) -> bool:
+        return self.op not in ("action", "grant", "revoke")
+
+
+@dataclass
+class Stored:
+    """A row of applied_actions, for replays."""
+
+    player_id: int
+    op: str
+    ok: bool
+    version: int
+    result: dict[str, Any]
+
+
+def replay(key: str, player: str, stored: Stored) -> ActionResult:
+    r = stored.result
+    return ActionResult(key, player, stored.ok, r.get("error"), r.get("message"),
+                        stored.version, r, replayed=True)
+
+
+@dataclass
+class Batch:
+    game: Game
+    now: float
+    next_id: int  # the next ledger id
+    work: dict[str, Record] = field(default_factory=dict)
+    seen: dict[str, Stored] = field(default_factory=dict)
+    ledger: list[tuple] = field(default_factory=list)
+    achievements: list[tuple] = field(default_factory=list)
+    unachieved: list[tuple] = field(default_factory=list)  # the state dropped them
+    scores: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(
+        lambda: [0, 0]))
+    events: list[tuple] = field(default_factory=list)
+    applied: list[tuple] = field(default_factory=list)
+
+    # -- running jobs ---------------------------------------------------------------------
+
+    def run(self, job: Job, records: dict[str, Record], stored: dict[str, Stored]
+            ) -> ActionResult | Exception:
+        """The job's result, or the exception its caller gets. Never raises."""
+        prior = self.seen.get(job.key) if job.key else None
+        if prior is None and job.key:
+            prior = stored.get(job.key)
+        rec = self.work.get(job.player)
+        fresh = rec is None
+        if rec is None:
+            rec = records.get(job.player)
+        if rec is None:
+            return UnknownPlayer(f"unknown player `{job.player}`: register the player first")
+        if prior is not None:
+            if prior.player_id != rec.id or prior.op != job.op:
+                return KeyConflict(f"key `{job.key}` was already used by another player or"
+                                   f" operation ({prior.op})")
+            return replay(job.key or "", job.player, prior)
+        # A batch-private copy; _commit changes it only once nothing can fail any more.
+        work = rec.copy() if fresh else rec
+        try:
+            if job.op == "action":
+                assert job.action is not None
+                result = self._action(job, work)
+            else:
+                result = self._admin(job, work)
+        except Exception as exc:  # a bug in step must not poison the batch: reject
+            result = self._reject(job, work, "internal-error", f"{type(exc).__name__}: {exc}")
+        return result
+
+    def _action(self, job: Job, rec: Record) -> ActionResult:
+        outcome: Outcome = step(self.game, rec.state, job.action)  # type: ignore[arg-type]
+        if not outcome.ok:
+            err = outcome.error
+            return self._reject(job, rec, err.code if err else "rejected",
+                                err.message if err else "rejected")
+        new = outcome.state
+        old_ledger, new_ledger = rec.state["ledger"], new["ledger"]
+        tail = new_ledger[len(old_ledger):]
+        if (len(new_ledger) < len(old_ledger)
+                or new["points"] != rec.state["points"] + sum(e["amount"] for e in tail)):
+            return self._reject(job, rec, "internal-error",
+                                "the step broke the ledger invariant; nothing was applied")
+        kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
+        return self._commit(job, rec, new, tail, kinds, outcome, {
+            "action": action_to_json(job.action),  # type: ignore[arg-type]
+            "events": [e.type for e in outcome.events],
+            "notices": list(outcome.notices),
+        })
+
+    def _admin(self, job: Job, rec: Record) -> ActionResult:
+        amount: int = job.args["amount"]
+        reason: str = job.args["reason"]
+        actor: str = job.args.get("actor", "admin")
+        s = rec.state
+        if job.op == "revoke" and amount > s["points"]:
+            return self._reject(job, rec, "insufficient",
+                                f"cannot revoke {amount}: the balance is {s['points']}")
+        signed = amount if job.op == "grant" else -amount
+        entry = ledger_entry(signed, reason, f"admin:{actor}", s["turn"], s["day"])
+        new = {**s, "points": s["points"] + signed, "earned": max(0, s["earned"] + signed),
+               "ledger": [*s["ledger"], entry]}
+        return self._commit(job, rec, new, [entry], [job.op], None,
+                            {"amount": amount, "reason": reason, "actor": actor})
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _reject(self, job: Job, rec: Record, code: str, message: str) -> ActionResult:
+        summary = {"op": job.op, "ok": False, "error": code, "message": message,
+                   "turn": rec.state["turn"], "fragment": rec.state["fragment"],
+                   "points": rec.state["points"], "ledger": 0}
+        if job.action is not None:
+            summary["action"] = action_to_json(job.action)
+        self._record(job, rec, False, summary)
+        return ActionResult(job.key or "", job.player, False, code, message, rec.version,
+                            summary)
+
+    def _commit(self, job: Job, rec: Record, new: State, tail: list[dict[str, Any]],
+                kinds: list[str], outcome: Outcome | None, extra: dict[str, Any]
+                ) -> ActionResult:
+        rows = []
+        scores: list[tuple[str, int, int]] = []
+        seq, lid = rec.ledger_seq, self.next_id
+        boards = boards_at(self.now)
+        for e, kind in zip(tail, kinds, strict=True):
+            seq += 1
+            rows.append((lid, rec.id, seq, e["amount"], kind, e["reason"], e["cause"], job.key,
+                         self.now, e.get("turn"), e.get("day"), entry_extra(e)))
+            if kind in SCORED_KINDS:
+                scores.extend((b, e["amount"], lid) for b in boards)
+            lid += 1
+        old_ach, new_ach = set(rec.state["achievements"]), set(new["achievements"])
+        ach = [(rec.id, a, self.now) for a in new_ach - old_ach]
+        gone = [(rec.id, a) for a in old_ach - new_ach]
+        # From here on nothing can fail: publish the job's effects.
+        self.next_id = lid
+        self.ledger.extend(rows)
+        self.unachieved.extend(gone)
+        self.achievements.extend(ach)
+        for board, amount, at in scores:
+            agg = self.scores[(board, rec.id)]
+            agg[0] += amount
+            agg[1] = at
+        rec.state, rec.points, rec.ledger_seq = new, new["points"], seq
+        rec.version += 1
+        summary = {"op": job.op, "ok": True, "error": None, "message": None,
+                   "turn": new["turn"], "fragment": new["fragment"], "points": new["points"],
+                   "ledger": len(rows), **extra}
+        self._record(job, rec, True, summary)
+        return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary,
+                            outcome=outcome)
+
+    def _record(self, job: Job, rec: Record, ok: bool, summary: dict[str, Any]) -> None:
+        self.work[rec.external] = rec
+        text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+        self.events.append((self.now, rec.id, job.op, job.key, int(ok), text))
+        if job.key:
+            self.applied.append((job.key, rec.id, job.op, int(ok), rec.version,
+                                 int(summary["ledger"]), text))
+            self.seen[job.key] = Stored(rec.id, job.op, ok, rec.version, summary)
+
+    # -- rows for the shell ---------------------------------------------------------------
+
+    def save_rows(self) -> list[tuple]:
+        version = self.game.content.version
+        return [(dump_state(r.state), version, r.state.get("fragment"), r.version, r.points,
+                 r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
+                for r in self.work.values() if r.version != r.stored_version]
+
+    def score_rows(self) -> list[tuple]:
+        # A zero net change still moves `reached`, as the check recomputes it from the ledger.
+        return [(board, pid, delta, at) for (board, pid), (delta, at) in self.scores.items()]

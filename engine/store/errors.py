@@ -1,0 +1,47 @@
+"""Typed store errors: each carries a message a person can act on (the CLI prints it as is)."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class: the store cannot do what was asked; nothing was changed."""
+
+
+class StoreOpenError(StoreError):
+    """The database file cannot be used at all."""
+
+
+class SchemaTooNew(StoreOpenError):
+    pass
+
+
+class StoreCorrupt(StoreOpenError):
+    pass
+
+
+class StoreReadOnly(StoreOpenError):
+    pass
+
+
+class StoreClosed(StoreError):
+    pass
+
+
+class UnknownPlayer(StoreError):
+    pass
+
+
+class PlayerExists(StoreError):
+    pass
+
+
+class KeyConflict(StoreError):
+    """An idempotency key was reused for a different player or kind of operation."""
+
+
+class AdminError(StoreError):
+    """An admin operation with bad arguments (e.g. revoking more than the balance)."""
+
+
+class BatchFailed(StoreError):
+    """The database failed while committing a batch; nothing of the batch was applied."""

@@ -1,0 +1,87 @@
+"""The store interface: what the bot and the CLI need from player storage.
+
+`SqliteStore` implements it with aiosqlite; a PostgreSQL backend would implement the same
+protocol (group commit, the same tables; `reached` from a sequence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.state import State
+from engine.step import Action, Outcome
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What `apply` returns. `replayed` is true when the key had already been applied: then
+    nothing changed now and `outcome` is None; `summary` is the stored result either way."""
+
+    key: str
+    player: str
+    ok: bool
+    error: str | None  # the StepError code, or None
+    message: str | None
+    version: int  # save version after the action
+    summary: dict[str, Any]
+    replayed: bool = False
+    outcome: Outcome | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class RankEntry:
+    rank: int  # 1-based
+    player: str
+    name: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Standing:
+    board: str
+    entry: RankEntry | None  # None: the player has no points on this board
+    above: tuple[RankEntry, ...] = ()  # nearest first is last: ranks ascending
+    below: tuple[RankEntry, ...] = ()
+    total: int = 0  # players on the board
+
+
+@dataclass(frozen=True)
+class PlayerInfo:
+    player: str
+    name: str
+    role: str
+    locale: str
+    created: float
+
+
+class Store(Protocol):
+    async def register(self, player: str, *, name: str | None = None, role: str | None = None,
+                       locale: str | None = None, seed: int | None = None) -> PlayerInfo: ...
+
+    async def player(self, player: str) -> PlayerInfo: ...
+
+    async def state(self, player: str) -> State: ...
+
+    async def apply(self, player: str, action: Action, key: str) -> ActionResult: ...
+
+    async def grant(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                    actor: str = "admin") -> ActionResult: ...
+
+    async def revoke(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                     actor: str = "admin") -> ActionResult: ...
+
+    async def reset(self, player: str, *, actor: str = "admin",
+                    key: str | None = None) -> ActionResult: ...
+
+    async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]: ...
+
+    async def delete(self, player: str, *, actor: str = "admin") -> None: ...
+
+    async def top(self, kind: str = "all", n: int = 10, *,
+                  when: float | None = None) -> list[RankEntry]: ...
+
+    async def standing(self, player: str, kind: str = "all", *, around: int = 2,
+                       when: float | None = None) -> Standing: ...
+
+    async def close(self) -> None: ...

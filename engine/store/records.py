@@ -1,0 +1,63 @@
+"""The in-memory view of one player's save, and its (de)serialisation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from engine.state import State
+
+
+@dataclass
+class Record:
+    """One player as the writer sees it. The cache holds only committed records; a batch
+    works on copies and publishes them after COMMIT."""
+
+    id: int
+    external: str
+    name: str
+    role: str
+    locale: str
+    created: float
+    state: State  # its "ledger" holds the entries with seq > ledger_from
+    version: int
+    stored_version: int  # the version in the database (the optimistic-concurrency check)
+    points: int
+    ledger_seq: int
+    ledger_from: int
+
+    def copy(self) -> Record:
+        return Record(**self.__dict__)
+
+
+def dump_state(state: State) -> str:
+    """The save's JSON: the state without its ledger, which lives in the ledger table."""
+    return json.dumps({k: v for k, v in state.items() if k != "ledger"},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def load_state(text: str, ledger: list[dict[str, Any]]) -> State:
+    state = json.loads(text)
+    if not isinstance(state, dict):
+        raise ValueError("the saved state is not a JSON object")
+    state["ledger"] = ledger
+    return state
+
+
+_COLUMNS = ("amount", "reason", "cause", "turn", "day")
+
+
+def ledger_entry(amount: int, reason: str, cause: str, turn: Any, day: Any,
+                 extra: str | None = None) -> dict[str, Any]:
+    """A ledger entry as the engine state holds it (see engine.step); fields the table has
+    no column for round-trip through `extra`."""
+    entry = {"amount": amount, "reason": reason, "cause": cause, "turn": turn, "day": day}
+    if extra:
+        entry.update(json.loads(extra))
+    return entry
+
+
+def entry_extra(entry: dict[str, Any]) -> str | None:
+    rest = {k: v for k, v in entry.items() if k not in _COLUMNS}
+    return json.dumps(rest, ensure_ascii=False, separators=(",", ":")) if rest else None

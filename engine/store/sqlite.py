@@ -1,0 +1,376 @@
+"""The SQLite store (aiosqlite): one writer task doing group commits.
+
+Durability: WAL with `synchronous=FULL` by default. A caller's future is resolved only
+after COMMIT has returned, so an acknowledged action survives a SIGKILL of the process
+(the WAL frames are written before COMMIT returns) and, with FULL, also an OS crash or a
+power loss (the WAL is fsynced at each commit; group commit pays one fsync per batch).
+`durability="normal"` skips that fsync: it still survives a process kill, and loses at
+most the last batches on an OS crash.
+
+One process writes a database file (the bot, or a CLI command while the bot is stopped).
+Another writer is detected, not silently overwritten: saves are updated with an
+optimistic version check, and a mismatch drops the cache and retries the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from engine.game import Game
+from engine.state import State
+from engine.step import Action
+from engine.store import admin, leaderboard
+from engine.store.batch import Batch, Job
+from engine.store.connect import DURABILITY, default_seed, open_error, prepare
+from engine.store.errors import (
+    AdminError,
+    BatchFailed,
+    StoreClosed,
+    StoreError,
+    UnknownPlayer,
+)
+from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Standing
+from engine.store.reads import load, stored_results
+from engine.store.records import Record
+
+__all__ = ["SqliteStore", "prepare"]
+
+
+class _Stale(Exception):
+    """Another writer changed a save under the cache."""
+
+
+class SqliteStore:
+    """See the module docstring. Create with `await SqliteStore.open(path, game)`."""
+
+    def __init__(self, path: str | Path, game: Game, *, durability: str = "full",
+                 clock: Callable[[], float] = time.time, max_batch: int = 512,
+                 cache_size: int = 100_000) -> None:
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}")
+        self.path = str(path)
+        self.game = game
+        self.durability = durability
+        self.clock = clock
+        self.max_batch = max_batch
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Record] = OrderedDict()
+        self._jobs: deque[Job] = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._w: aiosqlite.Connection | None = None
+        self._r: aiosqlite.Connection | None = None
+        self._writer: asyncio.Task | None = None
+        self.batches = 0  # statistics, for the bench
+        self.batched = 0
+
+    @classmethod
+    async def open(cls, path: str | Path, game: Game, **options: Any) -> SqliteStore:
+        store = cls(path, game, **options)
+        store._w = await prepare(path, durability=store.durability)
+        try:
+            store._r = await aiosqlite.connect(store.path, isolation_level=None)
+            await store._r.execute("PRAGMA query_only = ON")
+            await store._r.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.Error as exc:
+            await store._w.close()
+            raise open_error(store.path, exc) from exc
+        store._writer = asyncio.create_task(store._write_loop(), name="diana-store-writer")
+        return store
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        if self._writer is not None:
+            await self._writer
+        for conn in (self._r, self._w):
+            if conn is not None:
+                await conn.close()
+
+    async def __aenter__(self) -> SqliteStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- the public operations ----------------------------------------------------------
+
+    async def register(self, player: str, *, name: str | None = None, role: str | None = None,
+                       locale: str | None = None, seed: int | None = None,
+                       exist_ok: bool = True) -> PlayerInfo:
+        """Create a player (and their save) if new; an existing one is returned as is."""
+        return await self._submit(Job("register", player, args={
+            "name": name or player, "role": role, "locale": locale,
+            "seed": default_seed(player) if seed is None else seed, "exist_ok": exist_ok}))
+
+    async def apply(self, player: str, action: Action, key: str) -> ActionResult:
+        """Apply one player action exactly once per key; resolves after COMMIT."""
+        if not key:
+            raise StoreError("an action needs an idempotency key")
+        return await self._submit(Job("action", player, key=key, action=action))
+
+    async def grant(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                    actor: str = "admin") -> ActionResult:
+        return await self._admin("grant", player, amount, reason, key, actor)
+
+    async def revoke(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                     actor: str = "admin") -> ActionResult:
+        return await self._admin("revoke", player, amount, reason, key, actor)
+
+    async def reset(self, player: str, *, actor: str = "admin",
+                    key: str | None = None) -> ActionResult:
+        return await self._submit(Job("reset", player, key=key, args={"actor": actor}))
+
+    async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]:
+        return await self._submit(Job("export", player, args={"actor": actor}))
+
+    async def delete(self, player: str, *, actor: str = "admin") -> None:
+        await self._submit(Job("delete", player, args={"actor": actor}))
+
+    async def player(self, player: str) -> PlayerInfo:
+        rec = await self._record(player)
+        return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created)
+
+    async def state(self, player: str) -> State:
+        """The committed state (treat it as read-only, like every engine state)."""
+        return (await self._record(player)).state
+
+    async def top(self, kind: str = "all", n: int = 10, *,
+                  when: float | None = None) -> list[RankEntry]:
+        return await leaderboard.top(self._reader(), kind, n, self._when(when))
+
+    async def standing(self, player: str, kind: str = "all", *, around: int = 2,
+                       when: float | None = None) -> Standing:
+        pid = await self._player_id(player)
+        return await leaderboard.standing(self._reader(), pid, kind, around, self._when(when))
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    def _when(self, when: float | None) -> float:
+        return self.clock() if when is None else when
+
+    def _reader(self) -> aiosqlite.Connection:
+        if self._closing or self._r is None:
+            raise StoreClosed("the store is closed")
+        return self._r
+
+    async def _admin(self, op: str, player: str, amount: int, reason: str, key: str | None,
+                     actor: str) -> ActionResult:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise AdminError(f"the amount must be a positive whole number, not {amount!r}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise AdminError("a reason is required")
+        return await self._submit(Job(op, player, key=key, args={
+            "amount": amount, "reason": reason.strip(), "actor": actor}))
+
+    async def _submit(self, job: Job) -> Any:
+        if self._closing:
+            raise StoreClosed("the store is closed")
+        job.future = asyncio.get_running_loop().create_future()
+        self._jobs.append(job)
+        self._wake.set()
+        return await job.future
+
+    async def _player_id(self, player: str) -> int:
+        rec = self._cache.get(player)
+        if rec is not None:
+            return rec.id
+        rows = await self._reader().execute_fetchall(
+            "SELECT id FROM players WHERE external_id = ?", (player,))
+        if not rows:
+            raise UnknownPlayer(f"unknown player `{player}`")
+        return rows[0][0]
+
+    async def _record(self, player: str) -> Record:
+        rec = self._cache.get(player)
+        if rec is None:
+            found = await load(self._reader(), [player])
+            rec = found.get(player)
+            if rec is None:
+                raise UnknownPlayer(f"unknown player `{player}`")
+        return rec
+
+    def _publish(self, records: Iterable[Record]) -> None:
+        for rec in records:
+            rec.stored_version = rec.version
+            self._cache[rec.external] = rec
+            self._cache.move_to_end(rec.external)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    # ---- the writer -------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._jobs:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            first = self._jobs.popleft()
+            if first.alone:
+                await self._alone(first)
+                continue
+            jobs = [first]
+            while self._jobs and len(jobs) < self.max_batch and not self._jobs[0].alone:
+                jobs.append(self._jobs.popleft())
+            await self._batch(jobs)
+
+    async def _batch(self, jobs: list[Job]) -> None:
+        self.batches += 1
+        self.batched += len(jobs)
+        for attempt in range(2):
+            try:
+                batch, results = await self._transact(jobs)
+            except _Stale:
+                self._cache.clear()
+                if attempt == 0:
+                    continue
+                _fail(jobs, BatchFailed("another process keeps changing these saves"))
+                return
+            except Exception as exc:
+                for job in jobs:
+                    self._cache.pop(job.player, None)
+                _fail(jobs, _batch_error(exc))
+                return
+            self._publish(batch.work.values())
+            for job, result in zip(jobs, results, strict=True):
+                _resolve(job, result)
+            return
+
+    async def _transact(self, jobs: list[Job]) -> tuple[Batch, list[Any]]:
+        w = self._w
+        assert w is not None
+        await w.execute("BEGIN IMMEDIATE")
+        try:
+            now = self.clock()
+            players = list(dict.fromkeys(j.player for j in jobs))
+            records = {p: r for p in players if (r := self._cache.get(p)) is not None}
+            missing = [p for p in players if p not in records]
+            if missing:
+                loaded = await load(w, missing)
+                records.update(loaded)
+                self._publish_loaded(loaded.values())
+            stored = await stored_results(w, [j.key for j in jobs if j.key])
+            top = (await (await w.execute("SELECT max(id) FROM ledger")).fetchone())[0]
+            batch = Batch(self.game, now, (top or 0) + 1)
+            results = [batch.run(job, records, stored) for job in jobs]
+            await self._write(w, batch)
+            await w.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await w.execute("ROLLBACK")
+            raise
+        return batch, results
+
+    def _publish_loaded(self, records: Iterable[Record]) -> None:
+        # Freshly read committed rows are safe to cache; the batch works on copies.
+        self._publish(records)
+
+    async def _write(self, w: aiosqlite.Connection, batch: Batch) -> None:
+        saves = batch.save_rows()
+        if saves:
+            cur = await w.executemany(
+                "UPDATE saves SET state = ?, content_version = ?, fragment = ?, version = ?,"
+                " points = ?, ledger_seq = ?, ledger_from = ?, updated = ?"
+                " WHERE player = ? AND version = ?", saves)
+            if cur.rowcount != len(saves):
+                raise _Stale()
+        if batch.ledger:
+            await w.executemany(
+                "INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
+                " turn, day, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.ledger)
+        if batch.unachieved:
+            await w.executemany("DELETE FROM achievements WHERE player = ? AND achievement = ?",
+                                batch.unachieved)
+        if batch.achievements:
+            await w.executemany("INSERT INTO achievements VALUES (?, ?, ?)", batch.achievements)
+        scores = batch.score_rows()
+        if scores:
+            await w.executemany(
+                "INSERT INTO scores (board, player, score, reached) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (board, player) DO UPDATE SET score = score + excluded.score,"
+                " reached = excluded.reached", scores)
+        await w.executemany(
+            "INSERT INTO events (time, player, op, key, ok, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            batch.events)
+        if batch.applied:
+            await w.executemany(
+                "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", batch.applied)
+
+    # ---- operations that run alone, each in its own transaction -------------------------
+
+    async def _alone(self, job: Job) -> None:
+        w = self._w
+        assert w is not None
+        handler = {"register": admin.register, "reset": admin.reset,
+                   "export": admin.export, "delete": admin.delete}[job.op]
+        try:
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                result, publish = await handler(self, w, job)
+                await w.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await w.execute("ROLLBACK")
+                raise
+        except StoreError as exc:
+            self._cache.pop(job.player, None)
+            _fail([job], exc)
+            return
+        except Exception as exc:
+            self._cache.pop(job.player, None)
+            _fail([job], _batch_error(exc))
+            return
+        if publish is not None:
+            self._publish([publish])
+        _resolve(job, result)
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _resolve(job: Job, result: Any) -> None:
+    if job.future.done():
+        return
+    if isinstance(result, Exception):
+        job.future.set_exception(result)
+    else:
+        job.future.set_result(result)
+
+
+def _fail(jobs: list[Job], exc: Exception) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
+
+
+def _batch_error(exc: BaseException) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    text = str(exc)
+    if "full" in text:
+        why = "the disk (or the database's size limit) is full"
+    elif "readonly" in text:
+        why = "the database became read-only"
+    elif "malformed" in text or "not a database" in text:
+        why = "the database file is corrupted"
+    else:
+        why = f"{type(exc).__name__}: {text}"
+    err = BatchFailed(f"nothing was saved: {why}")
+    err.__cause__ = exc
+    return err
+
+

@@ -1,0 +1,50 @@
+"""Crash-test worker: applies actions forever, printing each key once it is acknowledged.
+
+    python tests/store_crash_worker.py DB RUN
+
+The test kills it with SIGKILL at a random moment; every printed key must be in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storekit import next_action, sample_game
+
+from engine.store import SqliteStore
+
+PLAYERS = 16
+
+
+async def player(store: SqliteStore, name: str, run: str) -> None:
+    game = store.game
+    i = 0
+    while True:
+        key = f"{run}:{name}:{i}"
+        if i % 7 == 3:
+            await store.grant(name, 1 + i % 5, "crash-test", key=key)
+        else:
+            state = await store.state(name)
+            await store.apply(name, next_action(game, state, i), key)
+        sys.stdout.write(key + "\n")
+        sys.stdout.flush()
+        i += 1
+
+
+async def main(db: str, run: str) -> None:
+    store = await SqliteStore.open(db, sample_game())
+    names = [f"p{i}" for i in range(PLAYERS)]
+    for name in names:
+        await store.register(name)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    await asyncio.gather(*(player(store, n, run) for n in names))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,396 @@
+"""The SQLite store: exactly-once actions, serialisation, rollback, admin, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from storekit import next_action, sample_game
+from typer.testing import CliRunner
+
+from cli.main import app
+from engine.state import balance_matches_ledger
+from engine.step import Choose, Start
+from engine.store import (
+    AdminError,
+    BatchFailed,
+    KeyConflict,
+    PlayerExists,
+    SchemaTooNew,
+    SqliteStore,
+    StoreClosed,
+    StoreCorrupt,
+    StoreReadOnly,
+    SyncStore,
+    UnknownPlayer,
+    progress,
+)
+from engine.store.check import check
+
+GAME = sample_game()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def opened(path: Path, **kw) -> SqliteStore:
+    return await SqliteStore.open(path, GAME, durability="normal", **kw)
+
+
+def assert_consistent(path: Path) -> None:
+    report = check(path)
+    assert report.ok, report.problems
+
+
+async def play(store: SqliteStore, player: str, n: int, prefix: str, pick: int = 0) -> None:
+    for i in range(n):
+        state = await store.state(player)
+        await store.apply(player, next_action(GAME, state, pick + i), f"{prefix}:{i}")
+
+
+def count(path: Path, sql: str, *args) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql, args).fetchone()[0]
+
+
+# ---- exactly once --------------------------------------------------------------------
+
+
+def test_apply_then_replay_applies_nothing(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana", name="Ana")
+            first = await store.apply("ana", Start("2025-01-06"), "u1")
+            assert first.ok and not first.replayed and first.outcome is not None
+            state = await store.state("ana")
+            again = await store.apply("ana", Start("2025-01-06"), "u1")
+            assert again.replayed and again.ok and again.outcome is None
+            assert again.summary == first.summary and again.version == first.version
+            assert await store.state("ana") is state
+            # A different key with the same action is a new tap: rejected by the engine.
+            other = await store.apply("ana", Start("2025-01-06"), "u2")
+            assert not other.ok and other.error == "already-started"
+        # after a restart the key is still known
+        async with await opened(db) as store:
+            again = await store.apply("ana", Start("2025-01-06"), "u1")
+            assert again.replayed and again.summary == first.summary
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM ledger") == 1
+    assert count(db, "SELECT count(*) FROM applied_actions") == 2
+    assert_consistent(db)
+
+
+def test_concurrent_taps_of_one_player_are_serialised(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await store.apply("ana", Start(), "start")
+            state = await store.state("ana")
+            tap = next_action(GAME, state)
+            # 30 different taps of the same button: the first moves, the rest are stale.
+            results = await asyncio.gather(
+                *(store.apply("ana", tap, f"tap{i}") for i in range(30)))
+            assert sum(r.ok for r in results) == 1
+            assert {r.error for r in results if not r.ok} <= {"stale"}
+            # 30 deliveries of one update: applied once, the others replay it.
+            state = await store.state("ana")
+            tap = next_action(GAME, state)
+            same = await asyncio.gather(*(store.apply("ana", tap, "dup") for _ in range(30)))
+            assert sum(not r.replayed for r in same) == 1
+            assert len({(r.ok, r.version) for r in same}) == 1
+            assert (await store.state("ana"))["turn"] == state["turn"] + 1
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM applied_actions WHERE key = 'dup'") == 1
+    assert_consistent(db)
+
+
+def test_different_players_in_parallel(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db, max_batch=64) as store:
+            players = [f"p{i}" for i in range(60)]
+            await asyncio.gather(*(store.register(p) for p in players))
+            await asyncio.gather(*(play(store, p, 12, p, pick=i)
+                                   for i, p in enumerate(players)))
+            assert store.batches < 60 * 12  # actions were grouped into batches
+            for p in players:
+                state = await store.state(p)
+                assert state["turn"] == 12
+                assert balance_matches_ledger(state)
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM applied_actions") == 60 * 12
+    assert_consistent(db)
+
+
+def test_key_reused_by_another_player_is_refused(tmp_path):
+    async def main():
+        async with await opened(tmp_path / "s.db") as store:
+            await store.register("ana")
+            await store.register("bob")
+            await store.apply("ana", Start(), "k")
+            with pytest.raises(KeyConflict):
+                await store.apply("bob", Start(), "k")
+            with pytest.raises(UnknownPlayer):
+                await store.apply("carol", Start(), "k2")
+            with pytest.raises(UnknownPlayer):
+                await store.state("carol")
+            with pytest.raises(PlayerExists):
+                await store.register("ana", exist_ok=False)
+            assert (await store.register("ana")).player == "ana"
+
+    run(main())
+
+
+def test_a_full_disk_fails_the_batch_and_rolls_back(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await asyncio.gather(*(store.register(f"p{i}") for i in range(20)))
+            await asyncio.gather(*(store.apply(f"p{i}", Start(), f"s{i}") for i in range(20)))
+            before = {f"p{i}": await store.state(f"p{i}") for i in range(20)}
+            w = store._w
+            (pages,) = await (await w.execute("PRAGMA page_count")).fetchone()
+            await w.execute(f"PRAGMA max_page_count = {pages}")
+            filler = "x" * 50_000  # make every save grow past the limit
+            states = {p: {**s, "pad": filler} for p, s in before.items()}
+            for p, s in states.items():
+                store._cache[p].state = s  # the next save write would need new pages
+            taps = [store.apply(p, next_action(GAME, s), f"t-{p}") for p, s in states.items()]
+            results = await asyncio.gather(*taps, return_exceptions=True)
+            assert all(isinstance(r, BatchFailed) for r in results), results
+            assert "full" in str(results[0])
+            assert not store._cache  # rolled-back players were dropped from the cache
+            await w.execute("PRAGMA max_page_count = 1073741823")
+            for p, s in before.items():
+                assert await store.state(p) == s  # reloaded from the database: unchanged
+            # the same keys now apply (they were never recorded)
+            retried = await asyncio.gather(
+                *(store.apply(p, next_action(GAME, s), f"t-{p}") for p, s in before.items()))
+            assert all(r.ok and not r.replayed for r in retried)
+
+    run(main())
+    assert_consistent(db)
+
+
+# ---- opening ---------------------------------------------------------------------------
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = tmp_path / "s.db"
+    run(_close(opened(db)))
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(SchemaTooNew, match="newer than this program"):
+        run(_close(opened(db)))
+    result = CliRunner().invoke(app, ["db", "check", "--db", str(db)])
+    assert result.exit_code == 2 and "upgrade Diana" in result.output
+
+
+def test_corrupted_file_is_refused(tmp_path):
+    db = tmp_path / "s.db"
+    db.write_bytes(os.urandom(8192))
+    with pytest.raises(StoreCorrupt, match="not a usable SQLite database"):
+        run(_close(opened(db)))
+    for command in ("check", "migrate"):
+        result = CliRunner().invoke(app, ["db", command, "--db", str(db)])
+        assert result.exit_code == 2
+        assert "not a usable SQLite database" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_read_only_file_is_refused(tmp_path):
+    db = tmp_path / "s.db"
+    run(_close(opened(db)))
+    db.chmod(0o444)
+    try:
+        with pytest.raises(StoreReadOnly, match="read-only"):
+            run(_close(opened(db)))
+        result = CliRunner().invoke(app, ["db", "migrate", "--db", str(db)])
+        assert result.exit_code == 2 and "read-only" in result.output
+    finally:
+        db.chmod(0o644)
+
+
+def test_legacy_play_saves_are_refused(tmp_path):
+    db = tmp_path / "s.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE saves (player TEXT PRIMARY KEY, state TEXT)")
+    with pytest.raises(Exception, match="older `diana play`"):
+        run(_close(opened(db)))
+
+
+async def _close(opening):
+    store = await opening
+    await store.close()
+
+
+def test_closed_store_refuses(tmp_path):
+    async def main():
+        store = await opened(tmp_path / "s.db")
+        await store.close()
+        with pytest.raises(StoreClosed):
+            await store.apply("ana", Start(), "k")
+
+    run(main())
+
+
+# ---- admin ------------------------------------------------------------------------------
+
+
+def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await play(store, "ana", 5, "a")
+            base = (await store.state("ana"))["points"]
+            assert (await store.grant("ana", 30, "contest winner")).ok
+            r = await store.revoke("ana", 10, "abuse")
+            assert r.ok and r.summary["points"] == base + 20
+            too_much = await store.revoke("ana", 10_000, "abuse")
+            assert not too_much.ok and too_much.error == "insufficient"
+            for bad in (0, -5, 1.5, True):
+                with pytest.raises(AdminError):
+                    await store.grant("ana", bad, "x")
+            with pytest.raises(AdminError):
+                await store.grant("ana", 5, "  ")
+            # an admin op with a key is exactly-once too
+            g1 = await store.grant("ana", 7, "gift", key="adm-1")
+            g2 = await store.grant("ana", 7, "gift", key="adm-1")
+            assert g2.replayed and g1.version == g2.version
+            state = await store.state("ana")
+            assert state["points"] == base + 27 and balance_matches_ledger(state)
+            # the state keeps playing after admin changes
+            await play(store, "ana", 3, "b")
+            assert balance_matches_ledger(await store.state("ana"))
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM events WHERE op IN ('grant', 'revoke')") == 4
+    assert_consistent(db)
+
+
+def test_reset_export_delete(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            for p in ("ana", "bob"):
+                await store.register(p)
+                await play(store, p, 8, p)
+                await store.grant(p, 50, "bonus")
+            data = await store.export("ana")
+            json.dumps(data)  # plain JSON
+            assert data["save"]["points"] == sum(e["amount"] for e in data["ledger"])
+            assert [e["op"] for e in data["events"]][:2] == ["register", "action"]
+            r = await store.reset("ana", key="reset-1")
+            assert r.ok and (await store.state("ana"))["points"] == 0
+            assert (await store.state("ana"))["ledger"] == []
+            assert (await store.reset("ana", key="reset-1")).replayed
+            assert [e.player for e in await store.top()] == ["bob"]
+            await play(store, "ana", 4, "again")
+            assert (await store.standing("ana")).entry is not None
+            await store.delete("bob")
+            with pytest.raises(UnknownPlayer):
+                await store.state("bob")
+            with pytest.raises(UnknownPlayer):
+                await store.export("bob")
+            assert [e.player for e in await store.top()] == ["ana"]
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM events WHERE op = 'delete'") == 1
+    assert count(db, "SELECT count(*) FROM events WHERE op = 'reset'") == 1
+    assert count(db, "SELECT count(*) FROM ledger WHERE kind = 'reset'") == 1
+    assert count(db, "SELECT count(*) FROM players") == 1
+    assert_consistent(db)
+
+
+def test_ledger_is_append_only(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await store.grant("ana", 5, "x")
+
+    run(main())
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE ledger SET amount = 500")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM ledger")
+
+
+def test_check_finds_tampering(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await play(store, "ana", 6, "a")
+
+    run(main())
+    ok = CliRunner().invoke(app, ["db", "check", "--db", str(db)])
+    assert ok.exit_code == 0, ok.output
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE saves SET points = points + 1")
+        conn.execute("DELETE FROM events WHERE key = 'a:1'")
+    bad = CliRunner().invoke(app, ["db", "check", "--db", str(db)])
+    assert bad.exit_code == 1
+    assert "balance" in bad.output and "audit trail" in bad.output
+
+
+def test_cli_migrate_creates_and_is_idempotent(tmp_path):
+    db = tmp_path / "new.db"
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["db", "migrate", "--db", str(db)])
+        assert result.exit_code == 0 and "schema version 1" in result.output
+    missing = CliRunner().invoke(app, ["db", "check", "--db", str(tmp_path / "nope.db")])
+    assert missing.exit_code == 2 and "no such database" in missing.output
+
+
+# ---- progress and the synchronous facade --------------------------------------------
+
+
+def test_progress_and_sync_store(tmp_path):
+    with SyncStore.open(tmp_path / "s.db", GAME, durability="normal") as store:
+        store.register("ana", name="Ana", locale="es")
+        assert store.player("ana").locale == "es"
+        for i in range(10):
+            store.apply("ana", next_action(GAME, store.state("ana")), f"k{i}")
+        p = progress(GAME, store.state("ana"))
+        assert 0 < p.visited <= p.reachable and p.endings >= 1
+        assert 0 < p.percent <= 100
+        assert store.top()[0].player == "ana"
+    assert_consistent(tmp_path / "s.db")
+
+
+def test_action_for_a_moved_on_player_is_stale(tmp_path):
+    """A button from an old message never moves a player who has moved on."""
+    async def main():
+        async with await opened(tmp_path / "s.db") as store:
+            await store.register("ana")
+            await store.apply("ana", Start(), "s")
+            old = await store.state("ana")
+            await store.apply("ana", next_action(GAME, old), "move")
+            choice = next_action(GAME, old)
+            assert isinstance(choice, Choose)
+            stale = await store.apply("ana", choice, "old-button")
+            assert not stale.ok and stale.error == "stale"
+
+    run(main())

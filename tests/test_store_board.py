@@ -1,0 +1,125 @@
+"""Leaderboards: order, tie-break by who reached the score first, own rank, periods."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+
+from storekit import Clock, sample_game
+
+from engine.store import SqliteStore
+from engine.store.check import check
+from engine.store.leaderboard import rank_of
+from engine.store.migrations import BUCKET_BITS
+
+GAME = sample_game()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def opened(path, clock) -> SqliteStore:
+    return await SqliteStore.open(path, GAME, durability="normal", clock=clock)
+
+
+def test_ties_go_to_who_reached_the_score_first(tmp_path):
+    clock = Clock()
+
+    async def main():
+        async with await opened(tmp_path / "s.db", clock) as store:
+            for p in "abcde":
+                await store.register(p, name=p.upper())
+            await store.grant("b", 10, "x")
+            await store.grant("a", 10, "x")
+            await store.grant("c", 20, "x")
+            await store.grant("d", 5, "x")
+            await store.grant("e", 5, "x")
+            await store.grant("e", 5, "x")  # e reaches 10 last
+            top = await store.top(n=10)
+            assert [(e.rank, e.player, e.score) for e in top] == [
+                (1, "c", 20), (2, "b", 10), (3, "a", 10), (4, "e", 10), (5, "d", 5)]
+            assert top[0].name == "C"
+            assert [e.player for e in await store.top(n=2)] == ["c", "b"]
+            a = await store.standing("a", around=2)
+            assert a.entry is not None and a.entry.rank == 3 and a.total == 5
+            assert [(e.rank, e.player) for e in a.above] == [(1, "c"), (2, "b")]
+            assert [(e.rank, e.player) for e in a.below] == [(4, "e"), (5, "d")]
+            c = await store.standing("c", around=1)
+            assert c.above == () and [e.player for e in c.below] == ["b"]
+            # revoking moves a player down; the revoke counts as reaching the new score now
+            await store.revoke("c", 10, "correction")
+            assert [e.player for e in await store.top()] == ["b", "a", "e", "c", "d"]
+            # spending in the story does not lower the standing; unregistered boards: empty
+            assert (await store.standing("d", "week")).entry.score == 5
+            await store.register("f")
+            assert (await store.standing("f")).entry is None
+
+    run(main())
+    assert check(tmp_path / "s.db").ok
+
+
+def test_week_and_month_boards(tmp_path):
+    clock = Clock("2025-01-29T10:00:00")  # Wednesday of ISO week 5, January
+
+    async def main():
+        async with await opened(tmp_path / "s.db", clock) as store:
+            await store.register("a")
+            await store.register("b")
+            await store.grant("a", 100, "january")
+            clock.set("2025-02-01T10:00:00")  # same ISO week, new month
+            await store.grant("b", 30, "february")
+            assert [e.player for e in await store.top("week")] == ["a", "b"]
+            assert [(e.player, e.score) for e in await store.top("month")] == [("b", 30)]
+            clock.set("2025-02-04T10:00:00")  # next week
+            await store.grant("b", 5, "tuesday")
+            assert [(e.player, e.score) for e in await store.top("week")] == [("b", 5)]
+            assert [(e.player, e.score) for e in await store.top("month")] == [("b", 35)]
+            assert [(e.player, e.score) for e in await store.top("all")] == [
+                ("a", 100), ("b", 35)]
+            # a past period stays queryable
+            jan = Clock("2025-01-15T00:00:00")()
+            assert [e.player for e in await store.top("month", when=jan)] == ["a"]
+            assert (await store.standing("b", "week")).entry.rank == 1
+            assert (await store.standing("a", "week")).entry is None
+
+    run(main())
+    assert check(tmp_path / "s.db").ok
+
+
+def test_rank_matches_a_full_sort_across_buckets(tmp_path):
+    """Ranks from the histograms equal ranks from sorting, with ties spread over buckets."""
+    db = tmp_path / "s.db"
+    run(_create(db))
+    rnd = random.Random(7)
+    rows = []
+    reached = rnd.sample(range(1, 40 << BUCKET_BITS), 3000)
+    with sqlite3.connect(db) as conn:
+        conn.executemany("INSERT INTO players (id, external_id, name, role, locale, created)"
+                         " VALUES (?, ?, '', 'free', 'en', 0)",
+                         [(i, f"p{i}") for i in range(1, 3001)])
+        for i in range(1, 3001):
+            rows.append(("all", i, rnd.choice([0, 5, 5, 5, 10, 10, 20, 50]), reached[i - 1]))
+        conn.executemany("INSERT INTO scores VALUES (?, ?, ?, ?)", rows)
+        # move some players, as upserts do
+        for i in rnd.sample(range(1, 3001), 300):
+            conn.execute("UPDATE scores SET score = score + 5, reached = reached + 1"
+                         " WHERE board = 'all' AND player = ?", (i,))
+        final = conn.execute("SELECT score, reached, player FROM scores").fetchall()
+    order = sorted(final, key=lambda r: (-r[0], r[1], r[2]))
+    expected = {r[2]: i for i, r in enumerate(order, 1)}
+
+    async def ranks():
+        import aiosqlite
+        async with aiosqlite.connect(db) as conn:
+            return {p: await rank_of(conn, "all", s, r, p)
+                    for s, r, p in rnd.sample(final, 400)}
+
+    for player, rank in run(ranks()).items():
+        assert rank == expected[player]
+
+
+async def _create(db):
+    store = await opened(db, Clock())
+    await store.close()

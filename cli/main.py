@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli import db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd
+from cli import bot_cmd, db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd
+from cli import simulate_cmd
 from engine.catalog import CHECKS
 
 app = typer.Typer(
@@ -29,6 +30,9 @@ def lint(
     explain: Annotated[str | None, typer.Option(help="Print the documentation of a check.",
                                                 metavar="CODE")] = None,
     list_checks: Annotated[bool, typer.Option("--list", help="List every check.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also explore the states: requirements "
+                                       "that never hold (V001), locks that never lock "
+                                       "(V002).")] = False,
 ) -> None:
     """Check a story: YAML, schema, references, graph, limits, translations."""
     if explain:
@@ -38,6 +42,10 @@ def lint(
         for info in CHECKS.values():
             typer.echo(f"{info.code}  {info.name:<28} {info.severity.value:<8} {info.summary}")
         return
+    if deep:
+        from cli import lint_deep
+
+        raise typer.Exit(lint_deep.run(directory, format))
     raise typer.Exit(lint_cmd.run(directory, format))
 
 
@@ -62,8 +70,10 @@ def play(
 
 app.command("graph")(graph_cmd.command)
 app.command("fmt")(fmt_cmd.command)
+app.command("simulate")(simulate_cmd.command)
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(bot_cmd.app, name="bot")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ _CHECKS = [
     CheckInfo("T004", "locked-reason-too-long", E, "A locked reason is over 200 characters."),
     # L: locales
     CheckInfo("L001", "missing-translation", W, "A text lacks a translation for a declared locale."),
+    # V: values, found by exploring the states (`diana lint --deep`)
+    CheckInfo("V001", "impossible-requirement", W, "A requirement never holds on any reachable state."),
+    CheckInfo("V002", "lock-never-locks", W, "A choice's requirement holds on every reachable visit."),
 ]
 
 CHECKS: dict[str, CheckInfo] = {c.code: c for c in _CHECKS}

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml import main as _ruamel_main
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
@@ -84,9 +87,13 @@ def _pos(node: Node) -> tuple[int, int]:
 
 
 def _scalar(node: ScalarNode) -> Any:
-    value: str = node.value
     if node.style is not None:  # quoted or block scalars are always strings
-        return value
+        return node.value
+    return _plain(node.value)
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar resolved by the YAML 1.2 core schema."""
     if _NULL.match(value):
         return None
     if value in _BOOL:
@@ -220,6 +227,125 @@ class _Converter:
         raise _Reject(diag("Y001", "unsupported YAML node", self._loc(node)))
 
 
+# -- the fast path: libyaml (ruamel.yaml.clib) composes, a lean converter converts -----------
+#
+# The pure-Python composer above is the reference: it reports every problem. When the C
+# parser is installed, a file that uses none of the constructs the two handle differently
+# (anchors, aliases, tags, directives, tabs, explicit keys, YAML 1.1 line breaks) is
+# composed by libyaml instead, and converted by `_fast_convert`, which gives the same data
+# and positions as `_Converter`. Anything unexpected on that path, an error included, sends
+# the file down the pure path, so diagnostics always come from the reference.
+
+_CParser = getattr(_ruamel_main, "CParser", None)
+
+_UNUSUAL = re.compile(
+    r"[\t\x85\u2028\u2029\ufeff]"  # tabs, YAML 1.1 line breaks, a byte-order mark
+    r"|\r(?!\n)"  # a carriage return that is not part of CRLF
+    r"|(?:^|[\s\[{,:])(?:[&*]\S|!)"  # anchors, aliases, tags (or prose that looks like them)
+    r"|(?:^|[\s\[{,])\?(?:\s|$)"  # explicit keys
+    r"|^(?:%|---|\.\.\.)",  # directives and document markers
+    re.MULTILINE,
+)
+# libyaml's composer recurses in C: bound the nesting depth it can meet. Block nesting is
+# at most the longest line (each level is indented further), flow nesting at most the
+# number of `[` and `{`.
+_MAX_DEPTH = 10_000
+
+
+class _Fallback(Exception):
+    """The fast path cannot vouch for this file: take the pure path."""
+
+
+def _quick_tags() -> tuple[dict[str, list[tuple[Tag, re.Pattern[str]]]], list[Any], Tag, Tag, Tag]:
+    reference = VersionedResolver(version=(1, 2))
+    made: dict[str, Tag] = {}
+
+    def tag(suffix: Any) -> Tag:
+        return made.setdefault(str(suffix), Tag(suffix=str(suffix)))
+
+    table = {first: [(tag(t), rx) for t, rx in entries]
+             for first, entries in reference.versioned_resolver.items()}
+    return (table, table.pop(None, []), tag(reference.DEFAULT_SCALAR_TAG),
+            tag(reference.DEFAULT_SEQUENCE_TAG), tag(reference.DEFAULT_MAPPING_TAG))
+
+
+_IMPLICIT, _IMPLICIT_ANY, _STR_TAG, _SEQ_TAG, _MAP_TAG = _quick_tags()
+
+
+class _QuickResolver(VersionedResolver):
+    """ruamel's YAML 1.2 implicit resolution, minus the per-call version lookups. The
+    tags are shared objects, so the converter compares them by identity."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[0] if value else "", ()):
+                    if regexp.match(value):
+                        return tag
+                for tag, regexp in _IMPLICIT_ANY:
+                    if regexp.match(value):
+                        return tag
+            return _STR_TAG
+        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+
+
+def _fast_compose(text: str) -> Node | None:
+    if _CParser is None or _UNUSUAL.search(text):
+        return None
+    if text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0) \
+            > _MAX_DEPTH:
+        return None
+    yaml = YAML(typ="safe", pure=False)
+    yaml.Resolver = _QuickResolver
+    return yaml.compose(text)
+
+
+def _fast_convert(root: Node) -> tuple[Any, dict[Path_, tuple[int, int]],
+                                       dict[Path_, tuple[int, int]]]:
+    """What `_Converter.convert` gives for a tree composed by libyaml, which writes plain
+    scalars with style '' where ruamel writes None."""
+    values: dict[Path_, tuple[int, int]] = {}
+    keys: dict[Path_, tuple[int, int]] = {}
+    seen: set[int] = set()
+    str_tag, seq_tag, map_tag = _STR_TAG, _SEQ_TAG, _MAP_TAG
+    scalar_node, sequence_node, mapping_node = ScalarNode, SequenceNode, MappingNode
+    plain = _plain
+
+    def convert(node: Node, path: Path_) -> Any:
+        mark = node.start_mark
+        values[path] = (mark.line + 1, mark.column + 1)
+        cls = node.__class__
+        tag = node.ctag
+        if cls is scalar_node:
+            if tag is str_tag or node.style:
+                return node.value
+            return plain(node.value)
+        if id(node) in seen:  # an alias: the same node twice
+            raise _Fallback
+        seen.add(id(node))
+        if cls is sequence_node and tag is seq_tag:
+            return [convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        if cls is not mapping_node or tag is not map_tag:
+            raise _Fallback
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not scalar_node or key_node.value == "<<":
+                raise _Fallback
+            key = key_node.value if key_node.style else plain(key_node.value)
+            key = str(key) if key is not None else ""
+            if key in out:
+                raise _Fallback
+            here = (*path, key)
+            mark = key_node.start_mark
+            keys[here] = (mark.line + 1, mark.column + 1)
+            value = out[key] = convert(value_node, here)
+            if value is None and value_node.value == "" and not value_node.style:
+                values[here] = keys[here]
+        return out
+
+    return convert(root, ()), values, keys
+
+
 def _utf8_error(raw: bytes, exc: UnicodeDecodeError, path: str) -> Diagnostic:
     before = raw[: exc.start]
     line = before.count(b"\n") + 1
@@ -265,6 +391,13 @@ def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnost
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [*problems, _utf8_error(raw, exc, path)]
+    try:
+        node = _fast_compose(text)
+        if node is not None:
+            data, values, keys = _fast_convert(node)
+            return SourceFile(path, text, data, values, keys), problems
+    except Exception:  # the pure path below reports whatever went wrong
+        pass
     yaml = YAML(typ="safe", pure=True)
     try:
         node = yaml.compose(text)

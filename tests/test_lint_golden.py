@@ -2,7 +2,8 @@
 its expected.txt. `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_lint_golden.py`
 rewrites the expected files; review the diff before committing it.
 
-A case is a directory `tests/lint_cases/NAME/` holding `content/` (the story to lint) and
+A case is a directory `tests/lint_cases/NAME/` holding `content/` (the story to lint), an
+optional `args.txt` (more `diana lint` options, such as `--deep`) and
 `expected.txt` (the exact `diana lint content --format concise` output, run from the case
 directory). NAME starts with the code the case is about (`G006`, `Y003-alias-bomb`).
 """
@@ -34,7 +35,11 @@ def case_names() -> list[str]:
 
 
 def run_lint(case_dir: Path, *args: str) -> tuple[int, str]:
-    """`diana lint content ARGS` with `case_dir` as the working directory."""
+    """`diana lint content ARGS` with `case_dir` as the working directory; a case's optional
+    `args.txt` adds options (e.g. `--deep` for the V checks)."""
+    extra = case_dir / "args.txt"
+    if extra.is_file():
+        args = (*args, *extra.read_text(encoding="utf-8").split())
     runner = CliRunner()
     cwd = Path.cwd()
     os.chdir(case_dir)

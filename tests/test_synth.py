@@ -115,3 +115,34 @@ def test_unknown_fault_and_tiny_story_are_refused() -> None:
         synth.generate(20, faults=["no-such-fault"])
     with pytest.raises(ValueError, match="at least"):
         synth.generate(5)
+
+
+def test_random_playthroughs_reach_an_ending(tmp_path: Path) -> None:
+    """Played through the real step function, with restarts: no action is rejected, rules
+    fire, achievements unlock and every playthrough ends."""
+    import random
+
+    from engine.game import compile_game
+    from engine.step import Choose, Restart, Start, begin, step
+
+    content = load(synth.write(tmp_path, 200, seed=6)).content
+    assert content is not None
+    game = compile_game(content)
+    rng = random.Random(6)
+    for role in ("free", "vip"):
+        out = step(game, begin(game, role=role), Start(day="2024-01-01"))
+        endings = 0
+        for _ in range(600):
+            assert out.ok, out.error
+            screen = out.screen
+            assert screen is not None
+            if screen.ending is not None:
+                endings += 1
+                out = step(game, out.state, Restart(day="2024-01-01"))
+                continue
+            options = [c for c in screen.choices if c.available]
+            assert options, screen.fragment
+            pick = rng.choice(options)
+            out = step(game, out.state, Choose(pick.id, out.state["turn"], "2024-01-01"))
+        assert endings >= 3
+        assert out.state["achievements"]

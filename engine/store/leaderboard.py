@@ -2,10 +2,12 @@
 
 Order on a board: score descending, then who reached it first (`reached`, the ledger id of
 the entry that made the score), then the player id: every rank is distinct and stable.
-Top-N walks the `scores_rank` index. A player's rank is 1 + the number of players before
-them = (players with a higher score: `score_count` summed over the higher scores, one row
-per distinct score) + (tied players in earlier reached-buckets: `score_hist` rows of one
-score) + (tied players in their own bucket: at most 2^BUCKET_BITS index entries).
+Top-N walks the `scores_rank` index. Comparisons on (reached, player) are written as row
+values so SQLite keeps them as index ranges (an OR would scan the whole tie group).
+A player's rank is 1 + the number of players before them: players with a higher score
+(`score_count` summed over the higher scores, one row per distinct score) + tied players
+in earlier reached-buckets (`score_hist` rows of one score) + tied players in their own
+bucket (at most 2^BUCKET_BITS index entries).
 """
 
 from __future__ import annotations
@@ -54,8 +56,7 @@ async def rank_of(conn: aiosqlite.Connection, board: str, score: int, reached: i
         " WHERE board = ? AND score = ? AND bucket < ?", (board, score, bucket))
     (near,), = await conn.execute_fetchall(
         "SELECT count(*) FROM scores WHERE board = ? AND score = ? AND reached >= ?"
-        " AND reached <= ? AND (reached < ? OR player < ?)",
-        (board, score, bucket << BUCKET_BITS, reached, reached, player))
+        " AND (reached, player) < (?, ?)", (board, score, bucket << BUCKET_BITS, reached, player))
     return 1 + higher + earlier + near
 
 
@@ -75,18 +76,16 @@ async def standing(conn: aiosqlite.Connection, player: int, kind: str, around: i
     if around > 0:
         # Nearest first: ties reached earlier, then strictly higher scores.
         above = list(await conn.execute_fetchall(
-            f"{_ROWS} WHERE board = ? AND score = ? AND (reached < ? OR"
-            " (reached = ? AND player < ?)) ORDER BY reached DESC, player DESC LIMIT ?",
-            (board, score, reached, reached, pid, around)))
+            f"{_ROWS} WHERE board = ? AND score = ? AND (reached, player) < (?, ?)"
+            " ORDER BY reached DESC, player DESC LIMIT ?", (board, score, reached, pid, around)))
         if len(above) < around:
             above += await conn.execute_fetchall(
                 f"{_ROWS} WHERE board = ? AND score > ?"
                 " ORDER BY score ASC, reached DESC, player DESC LIMIT ?",
                 (board, score, around - len(above)))
         below = list(await conn.execute_fetchall(
-            f"{_ROWS} WHERE board = ? AND score = ? AND (reached > ? OR"
-            " (reached = ? AND player > ?)) ORDER BY reached, player LIMIT ?",
-            (board, score, reached, reached, pid, around)))
+            f"{_ROWS} WHERE board = ? AND score = ? AND (reached, player) > (?, ?)"
+            " ORDER BY reached, player LIMIT ?", (board, score, reached, pid, around)))
         if len(below) < around:
             below += await conn.execute_fetchall(
                 f"{_ROWS} WHERE board = ? AND score < ?"

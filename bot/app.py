@@ -1,0 +1,167 @@
+"""Wiring: the Bot (custom API base, HTML, retry after 429), the Dispatcher with its
+routers and middlewares, commands per language, long polling and the webhook server,
+and a graceful shutdown that drains in-flight updates before closing the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ErrorEvent
+
+from bot.config import Config
+from bot.handlers import admin, player
+from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
+from bot.middlewares import FloodMiddleware, InflightMiddleware
+from bot.service import Diana, check_content
+from bot.telegram import RetryAfterMiddleware, safe
+from engine.game import compile_game
+from engine.store import SqliteStore, StoreError
+
+log = logging.getLogger("diana.bot")
+
+
+class StartupError(Exception):
+    """The bot cannot start (bad content, unusable database); the message says why."""
+
+
+def make_bot(config: Config) -> Bot:
+    session = AiohttpSession()
+    if config.api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
+    session.middleware(RetryAfterMiddleware())
+    return Bot(config.token, session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+@asynccontextmanager
+async def open_diana(config: Config) -> AsyncIterator[Diana]:
+    checked = await asyncio.to_thread(check_content, config.content)
+    if checked.problem is not None:
+        raise StartupError(checked.problem)
+    if checked.game_content is None:
+        first = checked.errors[0] if checked.errors else None
+        raise StartupError(f"the story in {config.content} has {len(checked.errors)} error(s)"
+                           + (f", first: {first.loc}: {first.code} {first.message}" if first
+                              else "") + "; run `diana lint`")
+    game = compile_game(checked.game_content)
+    try:
+        store = await SqliteStore.open(config.db, game)
+    except StoreError as exc:
+        raise StartupError(str(exc)) from exc
+    diana = Diana(config, store, game)
+    try:
+        yield diana
+    finally:
+        await store.close()
+
+
+def make_dispatcher(diana: Diana) -> Dispatcher:
+    dp = Dispatcher(diana=diana)
+    dp.update.outer_middleware(InflightMiddleware(diana))
+    flood = FloodMiddleware(diana, diana.config.rate_count, diana.config.rate_window)
+    dp.message.outer_middleware(flood)
+    dp.callback_query.outer_middleware(flood)
+    dp.include_router(admin.router())
+    dp.include_router(player.router())
+
+    @dp.errors()
+    async def on_error(event: ErrorEvent) -> bool:
+        log.exception("update %s failed: %s", event.update.update_id, event.exception,
+                      exc_info=event.exception)
+        query = event.update.callback_query
+        message = event.update.message
+        user = (query or message).from_user if (query or message) else None
+        m = diana.game.content.manifest
+        locale = pick_locale(user.language_code if user else None, m.locales,
+                             m.default_locale)
+        if query is not None:
+            await safe(query.answer(t(locale, "error")), "answerCallbackQuery(error)")
+        elif message is not None:
+            await safe(message.answer(t(locale, "error")), "sendMessage(error)")
+        return True
+
+    async def on_startup(bot: Bot) -> None:
+        me = await bot.get_me()
+        await set_commands(bot, diana)
+        log.info("bot @%s up: story %s %s, %s", me.username, diana.game.content.version,
+                 diana.game.content.digest[:8], diana.config.redacted())
+
+    async def on_shutdown(bot: Bot) -> None:
+        log.info("shutting down: draining %d in-flight update(s)", diana.busy)
+        await diana.drain(diana.config.drain_timeout)
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return dp
+
+
+async def set_commands(bot: Bot, diana: Diana) -> None:
+    content_locales = diana.game.content.manifest.locales
+    default = diana.game.content.manifest.default_locale
+    default_ui = default if default in LOCALES else "en"
+
+    def commands(locale: str) -> list[BotCommand]:
+        return [BotCommand(command=c, description=t(locale, f"cmd_{c}"))
+                for c in PLAYER_COMMANDS]
+
+    await safe(bot.set_my_commands(commands(default_ui), scope=BotCommandScopeDefault()),
+               "setMyCommands")
+    for locale in content_locales:
+        if locale in LOCALES:
+            await safe(bot.set_my_commands(commands(locale), scope=BotCommandScopeDefault(),
+                                           language_code=locale), "setMyCommands")
+    extra = [BotCommand(command=c, description=f"admin: {c}") for c in admin.ADMIN_COMMANDS]
+    for admin_id in sorted(diana.config.admins):
+        await safe(bot.set_my_commands(commands(default_ui) + extra,
+                                       scope=BotCommandScopeChat(chat_id=admin_id)),
+                   "setMyCommands(admin)")
+
+
+async def run_polling(config: Config) -> None:
+    async with open_diana(config) as diana:
+        bot = make_bot(config)
+        dp = make_dispatcher(diana)
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(),
+                               polling_timeout=20, handle_signals=True,
+                               close_bot_session=True)
+
+
+async def run_webhook(config: Config, host: str, port: int, secret: str, path: str,
+                      url: str | None) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    async with open_diana(config) as diana:
+        bot = make_bot(config)
+        dp = make_dispatcher(diana)
+        app = web.Application()
+        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
+                                                                                 path=path)
+        setup_application(app, dp, bot=bot)
+        if url:
+            await bot.set_webhook(url, secret_token=secret,
+                                  allowed_updates=dp.resolve_used_update_types())
+        runner = web.AppRunner(app, handle_signals=True)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info("webhook listening on http://%s:%d%s", host, port, path)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # runs the dispatcher's shutdown: drains in-flight updates

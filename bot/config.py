@@ -1,0 +1,119 @@
+"""The bot's settings, from the environment and an optional `.env` file (the environment
+wins). A missing or malformed setting is a `ConfigError` naming the variable; `diana bot`
+prints it and exits with status 2 before anything starts."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str
+    api_base: str | None  # e.g. http://127.0.0.1:8081 (a local Bot API server, an emulator)
+    db: Path
+    content: Path
+    admins: frozenset[int]
+    log_level: str
+    rate_count: int  # at most rate_count updates per rate_window seconds per user
+    rate_window: float
+    drain_timeout: float  # seconds to finish in-flight updates at shutdown
+
+    def redacted(self) -> str:
+        return (f"api={self.api_base or 'api.telegram.org'} db={self.db} content={self.content}"
+                f" admins={len(self.admins)} rate={self.rate_count}/{self.rate_window:g}s")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments skipped; optional quotes and `export`."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return values
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from exc
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f"{path}:{n}: expected KEY=VALUE, got {raw.strip()!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load_config(environ: Mapping[str, str] | None = None,
+                dotenv: Path | None = None) -> Config:
+    env = dict(os.environ if environ is None else environ)
+    path = dotenv or Path(env.get("DIANA_ENV_FILE", ".env"))
+    merged = {**read_dotenv(path), **env}
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = merged.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    token = get("BOT_TOKEN")
+    if token is None:
+        raise ConfigError("BOT_TOKEN is not set: put the token @BotFather gave you in the"
+                          " environment or in .env")
+    if not TOKEN_RE.match(token):
+        raise ConfigError("BOT_TOKEN is malformed: expected <digits>:<secret>, as @BotFather"
+                          " gives it")
+    base = get("TELEGRAM_API_BASE")
+    if base is not None:
+        if not re.match(r"^https?://[^/\s]+", base):
+            raise ConfigError(f"TELEGRAM_API_BASE must be an http(s) URL, not {base!r}")
+        base = base.rstrip("/")
+    admins: set[int] = set()
+    for part in (get("DIANA_ADMINS", "") or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise ConfigError(f"DIANA_ADMINS must be comma-separated Telegram user ids; {part!r}"
+                              " is not one")
+        admins.add(int(part))
+    level = (get("DIANA_LOG_LEVEL", "INFO") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"DIANA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not"
+                          f" {level!r}")
+    rate = get("DIANA_RATE_LIMIT", "20/10") or "20/10"
+    m = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)s?", rate)
+    if not m or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
+        raise ConfigError(f"DIANA_RATE_LIMIT must look like 20/10 (updates per seconds), not"
+                          f" {rate!r}")
+    drain = get("DIANA_DRAIN_TIMEOUT", "10") or "10"
+    try:
+        drain_timeout = float(drain)
+    except ValueError:
+        drain_timeout = -1.0
+    if drain_timeout < 0:
+        raise ConfigError(f"DIANA_DRAIN_TIMEOUT must be a number of seconds, not {drain!r}")
+    content = Path(get("DIANA_CONTENT", "content") or "content")
+    if not (content / "game.yaml").is_file():
+        raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
+    db = Path(get("DIANA_DB", "diana.sqlite3") or "diana.sqlite3")
+    if not db.parent.is_dir():
+        raise ConfigError(f"DIANA_DB: the directory {db.parent} does not exist")
+    return Config(token=token, api_base=base, db=db, content=content,
+                  admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
+                  rate_window=float(m.group(2)), drain_timeout=drain_timeout)

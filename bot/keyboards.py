@@ -1,0 +1,92 @@
+"""Inline keyboards and their compact callback data (always within Telegram's 64 bytes).
+
+    c:<turn>:<index>:<tag>   a choice: the player's turn when the page was shown (a state
+                             version: any other turn is stale), the choice's position on
+                             the page, and a tag of the content it was rendered from
+    r:<turn>                 restart now (the "play again" button, the confirmation)
+    k:<turn>                 keep playing (cancel a restart)
+    b:<all|week|month>       a leaderboard tab
+    l:<locale>               a language
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import LANGUAGE_NAMES, t
+from engine.model import Content
+from engine.screen import Screen
+
+
+class ChoiceCb(CallbackData, prefix="c"):
+    turn: int
+    index: int
+    tag: str
+
+
+class RestartCb(CallbackData, prefix="r"):
+    turn: int
+
+
+class KeepCb(CallbackData, prefix="k"):
+    turn: int
+
+
+class BoardCb(CallbackData, prefix="b"):
+    kind: str
+
+
+class LangCb(CallbackData, prefix="l"):
+    locale: str
+
+
+BOARDS = ("all", "week", "month")
+
+
+def content_tag(content: Content) -> str:
+    """Four hex digits of the content digest: a button rendered from other content (before
+    a /reload) is recognised and not mapped onto a different choice."""
+    return (content.digest or "0000")[:4]
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    packed = data.pack()  # raises ValueError past 64 bytes, before Telegram would refuse it
+    return InlineKeyboardButton(text=text, callback_data=packed)
+
+
+def choice_label(label: str, cost: int, available: bool, emoji: str) -> str:
+    text = label if available else f"🔒 {label}"
+    if cost:
+        text += f" · {cost} {emoji}".rstrip()
+    return text
+
+
+def screen_keyboard(content: Content, screen: Screen, turn: int, locale: str
+                    ) -> InlineKeyboardMarkup | None:
+    tag = content_tag(content)
+    emoji = content.manifest.currency.emoji
+    rows = [[_button(choice_label(c.label, c.cost, c.available, emoji),
+                     ChoiceCb(turn=turn, index=i, tag=tag))]
+            for i, c in enumerate(screen.choices)]
+    if screen.ending:
+        rows.append([_button(t(locale, "play_again"), RestartCb(turn=turn))])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def restart_keyboard(turn: int, locale: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [_button(t(locale, "restart_yes"), RestartCb(turn=turn))],
+        [_button(t(locale, "restart_no"), KeepCb(turn=turn))],
+    ])
+
+
+def board_keyboard(current: str, locale: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        _button(("• " if kind == current else "") + t(locale, f"board_{kind}"),
+                BoardCb(kind=kind)) for kind in BOARDS]])
+
+
+def language_keyboard(locales: tuple[str, ...]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        _button(LANGUAGE_NAMES.get(code, code), LangCb(locale=code)) for code in locales]])

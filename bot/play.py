@@ -1,0 +1,275 @@
+"""Playing: updates become store actions (each under its idempotency key, one player at a
+time) and outcomes become pages. No game logic here: staleness, locks, costs and rewards
+are decided by the engine; the snapshot checks below only choose what to answer a tap
+with before the real work starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.types import (
+    CallbackQuery,
+    FSInputFile,
+    InaccessibleMessage,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+)
+
+from bot import views
+from bot.i18n import pick_locale, t
+from bot.keyboards import (
+    ChoiceCb,
+    KeepCb,
+    RestartCb,
+    content_tag,
+    restart_keyboard,
+    screen_keyboard,
+)
+from bot.service import Diana
+from bot.telegram import safe
+from engine.screen import Screen, render
+from engine.state import State
+from engine.step import Choose, Restart, Start
+from engine.store import ActionResult, StoreError, UnknownPlayer
+
+log = logging.getLogger("diana.bot")
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def message_key(update_id: int) -> str:
+    return f"tg:u:{update_id}"
+
+
+def query_key(query: CallbackQuery) -> str:
+    return f"tg:cb:{query.id}"
+
+
+def locale_of(diana: Diana, state: State | None, user: User | None) -> str:
+    if state is not None:
+        return state["player"]["locale"]
+    m = diana.game.content.manifest
+    return pick_locale(user.language_code if user else None, m.locales, m.default_locale)
+
+
+async def answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    await safe(query.answer(text=text[:200] if text else None, show_alert=alert),
+               "answerCallbackQuery")
+
+
+def editable(query: CallbackQuery) -> Message | None:
+    msg = query.message
+    return None if msg is None or isinstance(msg, InaccessibleMessage) else msg
+
+
+async def strip_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Remove the buttons of a page the player has moved past ("not modified" when they
+    are already gone is expected and ignored)."""
+    await safe(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
+                                             reply_markup=None), "editMessageReplyMarkup")
+
+
+async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: State,
+                    screen: Screen | None = None, notices: tuple[str, ...] = (),
+                    lead: str | None = None, moved_from: Message | None = None) -> None:
+    game = diana.game
+    if screen is None:
+        screen = render(game, state)
+    locale = state["player"]["locale"]
+    previous = diana.last_page.pop(player, None)
+    for old in {previous, (moved_from.chat.id, moved_from.message_id) if moved_from else None}:
+        if old is not None:
+            await strip_keyboard(bot, *old)
+    text = views.notices_text(notices)
+    if text:
+        await safe(bot.send_message(chat_id, text), "sendMessage(notices)")
+    fragment = game.content.fragments.get(screen.fragment)
+    if fragment is not None and fragment.image:
+        await send_image(bot, chat_id, diana.config.content, fragment.image)
+    parts = views.page(game, state, screen, locale, lead)
+    keyboard: InlineKeyboardMarkup | None = screen_keyboard(game.content, screen,
+                                                            state["turn"], locale)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await safe(bot.send_message(chat_id, part, reply_markup=keyboard if last else None),
+                          "sendMessage(page)")
+        if sent is None:
+            return  # blocked, or refused: the rest would fail the same way
+        if last and keyboard is not None:
+            diana.last_page[player] = (chat_id, sent.message_id)
+
+
+async def send_image(bot: Bot, chat_id: int, content_dir: Path, image: str) -> None:
+    if image.startswith(("http://", "https://")):
+        photo: str | FSInputFile = image
+    else:
+        path = (content_dir / image).resolve()
+        if not path.is_file() or content_dir.resolve() not in path.parents:
+            log.warning("image %s not found under %s", image, content_dir)
+            return
+        photo = FSInputFile(path)
+    await safe(bot.send_photo(chat_id, photo), "sendPhoto")
+
+
+async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: ActionResult,
+                 locale: str, moved_from: Message | None = None, lead: str | None = None
+                 ) -> None:
+    """Show what an applied action did."""
+    if result.replayed:
+        log.info("replayed %s for %s: nothing to do", result.key, player)
+        return
+    if result.ok and result.outcome is not None:
+        o = result.outcome
+        await send_page(bot, diana, chat_id, player, o.state, o.screen, o.notices, lead,
+                        moved_from)
+        return
+    code = result.error
+    if code == "stale":
+        return  # a double tap: the first tap moved the player; this one changes nothing
+    text = {"not-started": t(locale, "not_started"), "ended": t(locale, "ended_hint")
+            }.get(code or "")
+    if text is None and code in ("locked", "cannot-afford"):
+        text = result.message
+    if text is None:
+        log.warning("action %s of %s rejected: %s %s", result.key, player, code,
+                    result.message)
+        text = t(locale, "error")
+    await safe(bot.send_message(chat_id, views.notices_text([text]) or "…"), "sendMessage")
+
+
+# ---- commands -------------------------------------------------------------------------
+
+
+async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int) -> None:
+    player = diana.player_id(user.id)
+    m = diana.game.content.manifest
+    async with diana.lock(player):
+        await diana.store.register(player, name=user.first_name or str(user.id),
+                                   locale=pick_locale(user.language_code, m.locales,
+                                                      m.default_locale))
+        state = await diana.store.state(player)
+        locale = state["player"]["locale"]
+        if state["fragment"] is None:
+            result = await diana.store.apply(player, Start(today()), message_key(update_id))
+            await report(bot, diana, chat_id, player, result, locale)
+        elif state["fragment"] not in diana.game.content.fragments:
+            result = await diana.store.apply(player, Restart(today()), message_key(update_id))
+            await report(bot, diana, chat_id, player, result, locale,
+                         lead=t(locale, "place_gone"))
+        else:
+            await send_page(bot, diana, chat_id, player, state,
+                            lead=t(locale, "welcome_back", name=state["player"]["name"]))
+
+
+async def ask_restart(bot: Bot, diana: Diana, user: User, chat_id: int) -> None:
+    player = diana.player_id(user.id)
+    state = await current_state(diana, player)
+    locale = locale_of(diana, state, user)
+    if state is None or state["playthrough"] == 0:
+        await safe(bot.send_message(chat_id, t(locale, "not_started")), "sendMessage")
+        return
+    text = t(locale, "restart_confirm", currency=views.currency(diana.game, locale))
+    await safe(bot.send_message(chat_id, text, reply_markup=restart_keyboard(state["turn"],
+                                                                            locale)),
+               "sendMessage")
+
+
+async def current_state(diana: Diana, player: str) -> State | None:
+    try:
+        return await diana.store.state(player)
+    except UnknownPlayer:
+        return None
+
+
+# ---- buttons --------------------------------------------------------------------------
+
+
+async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> None:
+    player = diana.player_id(query.from_user.id)
+    msg = editable(query)
+    state = await current_state(diana, player)
+    locale = locale_of(diana, state, query.from_user)
+    if state is None or state["fragment"] is None:
+        await answer(query, t(locale, "not_started"))
+        return
+    game = diana.game
+    chat_id = msg.chat.id if msg else query.from_user.id
+    if cb.tag != content_tag(game.content):
+        # Rendered from content that has been replaced: the index may mean another choice.
+        await answer(query, t(locale, "updated"))
+        async with diana.lock(player):
+            await resume(bot, diana, chat_id, player, query, msg)
+        return
+    if cb.turn != state["turn"] or state["fragment"] not in game.content.fragments:
+        await answer(query, t(locale, "stale"))
+        if msg is not None and diana.last_page.get(player) != (msg.chat.id, msg.message_id):
+            await strip_keyboard(bot, msg.chat.id, msg.message_id)
+        return
+    screen = render(game, state)
+    if not 0 <= cb.index < len(screen.choices):
+        await answer(query, t(locale, "invalid_button"))
+        return
+    view = screen.choices[cb.index]
+    if not view.available:
+        await answer(query, f"🔒 {view.reason}" if view.reason else None, alert=True)
+        return
+    await answer(query)  # stop the client's spinner before the real work
+    async with diana.lock(player):
+        result = await diana.store.apply(player, Choose(view.id, cb.turn, today()),
+                                         query_key(query))
+        await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+
+
+async def resume(bot: Bot, diana: Diana, chat_id: int, player: str, query: CallbackQuery,
+                 msg: Message | None) -> None:
+    """Show the player's current page (after a reload made their buttons ambiguous)."""
+    state = await diana.store.state(player)
+    locale = state["player"]["locale"]
+    if state["fragment"] not in diana.game.content.fragments:
+        result = await diana.store.apply(player, Restart(today()), query_key(query))
+        await report(bot, diana, chat_id, player, result, locale, moved_from=msg,
+                     lead=t(locale, "place_gone"))
+        return
+    await send_page(bot, diana, chat_id, player, state, moved_from=msg)
+
+
+async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -> None:
+    player = diana.player_id(query.from_user.id)
+    msg = editable(query)
+    state = await current_state(diana, player)
+    locale = locale_of(diana, state, query.from_user)
+    if state is None or state["playthrough"] == 0:
+        await answer(query, t(locale, "not_started"))
+        return
+    if cb.turn != state["turn"]:
+        await answer(query, t(locale, "stale"))
+        if msg is not None:
+            await strip_keyboard(bot, msg.chat.id, msg.message_id)
+        return
+    await answer(query)
+    chat_id = msg.chat.id if msg else query.from_user.id
+    async with diana.lock(player):
+        state = await diana.store.state(player)
+        if state["turn"] != cb.turn:
+            return  # a double tap: the first one restarted already
+        result = await diana.store.apply(player, Restart(today()), query_key(query))
+        await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+
+
+async def keep(bot: Bot, diana: Diana, query: CallbackQuery, cb: KeepCb) -> None:
+    state = await current_state(diana, diana.player_id(query.from_user.id))
+    locale = locale_of(diana, state, query.from_user)
+    await answer(query)
+    msg = editable(query)
+    if msg is not None:
+        await safe(bot.edit_message_text(t(locale, "restart_cancelled"), chat_id=msg.chat.id,
+                                         message_id=msg.message_id), "editMessageText")
+
+
+__all__ = ["StoreError", "answer", "choose", "keep", "restart", "start"]

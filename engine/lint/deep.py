@@ -1,0 +1,47 @@
+"""Value-aware checks (`diana lint --deep`): explore the story's states with the real step
+function and report requirements that can never hold (V001) and locks that never lock
+(V002), each with a witness path.
+
+They are claims about every reachable state, so they are made only when the exploration is
+complete (every state within the bound, every role, the playthroughs that requirements on
+endings need); `deep` says whether it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.catalog import diag
+from engine.diagnostics import Diagnostic
+from engine.game import compile_game
+from engine.model import Content
+from engine.simulate.analysis import ValueFinding, never_holds, never_locks
+from engine.simulate.explore import explore
+
+DEEP_MAX_STATES = 100_000
+
+
+@dataclass(frozen=True)
+class DeepResult:
+    diagnostics: list[Diagnostic]
+    complete: bool
+    states: int
+
+
+def _witness(v: ValueFinding) -> str:
+    if v.witness is None:
+        return ""
+    steps = " → ".join(v.witness.steps) or "the start"
+    return f"; e.g. as {v.witness.role} (seed {v.witness.seed}) after {steps}"
+
+
+def deep(content: Content, max_states: int = DEEP_MAX_STATES) -> DeepResult:
+    ex = explore(compile_game(content), max_states=max_states, probe=0)
+    out = []
+    for v in never_holds(ex, content):
+        out.append(diag("V001", v.message + _witness(v), v.loc,
+                        "check the numbers: what the player can have here never meets it"))
+    for v in never_locks(ex, content):
+        out.append(diag("V002", v.message + _witness(v), v.loc,
+                        "drop the requirement, or make it test something that can fail"))
+    return DeepResult(out, ex.complete, ex.states)

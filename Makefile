@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/lint_bench.py
+	@if [ -f bench/step_bench.py ]; then $(BIN)/python bench/step_bench.py; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import bot_cmd, db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd
-from cli import simulate_cmd
+from cli import bot_cmd, db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd, simulate_cmd
 from engine.catalog import CHECKS
 
 app = typer.Typer(

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc, Severity
+from engine.gcpause import without_gc
 from engine.model import (
     Achievement,
     All,
@@ -115,6 +116,7 @@ def _read(path: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic], 
     return parsed, problems, raw
 
 
+@without_gc
 def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | None = None
          ) -> LoadResult:
     """Load the story in `root`. Paths in diagnostics are relative to `display_base`
@@ -372,6 +374,7 @@ class _Builder:
             max_chain=(m.get("limits") or {}).get("max_chain", 100),
             severity=frozen_map((m.get("lint") or {}).get("severity")),
             rule_dirs=tuple(m.get("rules", ())),
+            migrate=frozen_map(m.get("migrate")),
             loc=Loc(self.manifest_file.path),
         )
 

@@ -40,6 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "ending.bad": "A bad ending",
         "ending.neutral": "An ending",
         "ending.secret": "A secret ending",
+        "migrate.moved": "The story was updated: your place in it moved. You continue here.",
+        "migrate.restart": "The story was updated and your place in it no longer exists;"
+                           " you start again from the beginning, keeping your {currency}"
+                           " and achievements.",
     },
     "es": {
         "points.gte": "Necesitas {n} {currency}; tienes {have}",
@@ -76,6 +80,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "ending.bad": "Un mal final",
         "ending.neutral": "Un final",
         "ending.secret": "Un final secreto",
+        "migrate.moved": "La historia se actualizó y tu lugar en ella cambió. Sigues aquí.",
+        "migrate.restart": "La historia se actualizó y tu lugar en ella ya no existe;"
+                           " empiezas de nuevo desde el principio y conservas tus {currency}"
+                           " y tus logros.",
     },
 }
 

@@ -257,6 +257,8 @@ class Manifest:
     max_chain: int = 100
     severity: Mapping[str, str] = field(default_factory=frozen_map)
     rule_dirs: tuple[str, ...] = ()
+    # old fragment id -> the fragment that replaces it, for saves made under older versions
+    migrate: Mapping[str, str] = field(default_factory=frozen_map)
     loc: Loc = field(default=NOWHERE, compare=False)
 
     @property

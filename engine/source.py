@@ -238,14 +238,31 @@ class _Converter:
 
 _CParser = getattr(_ruamel_main, "CParser", None)
 
-_UNUSUAL = re.compile(
-    r"[\t\x85\u2028\u2029\ufeff]"  # tabs, YAML 1.1 line breaks, a byte-order mark
-    r"|\r(?!\n)"  # a carriage return that is not part of CRLF
-    r"|(?:^|[\s\[{,:])(?:[&*]\S|!)"  # anchors, aliases, tags (or prose that looks like them)
-    r"|(?:^|[\s\[{,])\?(?:\s|$)"  # explicit keys
-    r"|^(?:%|---|\.\.\.)",  # directives and document markers
-    re.MULTILINE,
-)
+_UNUSUAL_CHARS = "\t\x85\u2028\u2029\ufeff"  # tabs, YAML 1.1 line breaks, a byte-order mark
+# After a space, a line break or a flow indicator: an anchor, an alias, a tag, an explicit
+# key (or prose that looks like one). Each pattern starts with its character, which keeps
+# the search fast.
+_UNUSUAL_TOKENS = {
+    "&": re.compile(r"&(?<=[\s\[{,:]&)(?=\S)"),
+    "*": re.compile(r"\*(?<=[\s\[{,:]\*)(?=\S)"),
+    "!": re.compile(r"!(?<=[\s\[{,:]!)"),
+    "?": re.compile(r"\?(?<=[\s\[{,]\?)(?=\s|$)"),
+}
+_UNUSUAL_STARTS = ("&", "*", "!", "?", "%", "---", "...")
+_UNUSUAL_LINES = ("\n%", "\n---", "\n...")  # directives and document markers
+
+
+def _unusual(text: str) -> bool:
+    """Does `text` use a construct the fast path leaves to the pure one?"""
+    if text.startswith(_UNUSUAL_STARTS) or any(c in text for c in _UNUSUAL_CHARS):
+        return True
+    if any(line in text for line in _UNUSUAL_LINES):
+        return True
+    if "\r" in text and text.count("\r") != text.count("\r\n"):  # a CR outside CRLF
+        return True
+    return any(c in text and rx.search(text) for c, rx in _UNUSUAL_TOKENS.items())
+
+
 # libyaml's composer recurses in C: bound the nesting depth it can meet. Block nesting is
 # at most the longest line (each level is indented further), flow nesting at most the
 # number of `[` and `{`.
@@ -290,7 +307,7 @@ class _QuickResolver(VersionedResolver):
 
 
 def _fast_compose(text: str) -> Node | None:
-    if _CParser is None or _UNUSUAL.search(text):
+    if _CParser is None or _unusual(text):
         return None
     if text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0) \
             > _MAX_DEPTH:

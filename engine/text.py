@@ -17,6 +17,8 @@ MAX_NUMBER = 12
 
 
 def variables(template: str) -> list[str]:
+    if "{" not in template:  # most texts interpolate nothing
+        return []
     return [m.group(1) for m in _TOKEN.finditer(template) if m.group(1) is not None]
 
 
@@ -49,4 +51,6 @@ def interpolate(template: str, lookup: Callable[[str], str | None]) -> str:
 
 def worst_case_length(template: str, widths: Mapping[str, int]) -> int:
     """Length after interpolation when every variable takes its widest value."""
+    if "{" not in template and "}" not in template:
+        return len(template)
     return len(interpolate(template, lambda name: "x" * widths.get(name, MAX_NUMBER)))

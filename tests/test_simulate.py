@@ -106,7 +106,7 @@ def test_broken_story_reports_each_fault_with_a_witness() -> None:
 def test_abstraction_caps_visits_and_drops_what_cannot_matter() -> None:
     game = game_of(SAMPLE)
     a = Abstraction.of(game.content)
-    assert a.relevant_visits["foyer"] == 3  # `{visited: {fragment: foyer, gte: 3}}`
+    assert a.relevant_visits["foyer"] == 4  # `{visited: {fragment: foyer, gte: 3}}`, + 1
     assert a.visited_count_cap == 21  # `{visited_count: {gte: 20}}`
     assert a.random and a.points_cap is None  # chances; costs make points exact
     assert a.earned_cap == 300

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.catalog import lookup
 from engine.diagnostics import Diagnostic, Severity
+from engine.gcpause import without_gc
 from engine.lint.registry import run_checks
 from engine.load import LoadResult
 
@@ -19,6 +20,7 @@ def _overrides(result: LoadResult) -> dict[str, str]:
     return out
 
 
+@without_gc
 def lint(result: LoadResult) -> list[Diagnostic]:
     """Every diagnostic, with the manifest's `lint.severity` applied to every code.
 

@@ -63,6 +63,18 @@ def unknown_start(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
 
 
 @check
+def unknown_migration_targets(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    manifest = result.file(content.manifest.loc.file)
+    for old, new in content.manifest.migrate.items():
+        if new not in content.fragments:
+            loc = manifest.loc(("migrate", old)) if manifest else content.manifest.loc
+            yield diag("R008", f"`migrate: {{{old}: {new}}}` sends saves to `{new}`, which is"
+                       " not a fragment", loc,
+                       _hint(new, content.fragments) or "map the old id to a fragment of this"
+                       " version, or drop the entry (such saves restart)")
+
+
+@check
 def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for f in content.fragments.values():
         for c in f.choices:

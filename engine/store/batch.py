@@ -8,12 +8,15 @@ and publishes the records to the cache only after COMMIT.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.game import Game
+from engine.migrate import Migration, migrate_state, needs_migration
 from engine.state import State
 from engine.step import Action, Outcome, action_to_json, step
 from engine.store.errors import KeyConflict, UnknownPlayer
@@ -24,7 +27,7 @@ from engine.store.records import Record, dump_state, entry_extra, ledger_entry
 
 @dataclass
 class Job:
-    op: str  # action, grant, revoke (batched); register, reset, delete, export (alone)
+    op: str  # action, grant, revoke, migrate (batched); register, reset, delete, export (alone)
     player: str
     key: str | None = None
     action: Action | None = None
@@ -33,7 +36,7 @@ class Job:
 
     @property
     def alone(self) -> bool:
-        return self.op not in ("action", "grant", "revoke")
+        return self.op not in ("action", "grant", "revoke", "migrate")
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Stored:
     ok: bool
     version: int
     result: dict[str, Any]
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def replay(key: str, player: str, stored: Stored) -> ActionResult:
@@ -89,15 +95,55 @@ class Batch:
             return replay(job.key or "", job.player, prior)
         # A batch-private copy; _commit changes it only once nothing can fail any more.
         work = rec.copy() if fresh else rec
+        migration = None
         try:
-            if job.op == "action":
+            if job.op in ("action", "migrate"):
+                # A save made under other content moves first (its own audit event).
+                migration = self._migrate(work)
+            if job.op == "migrate":
+                result = ActionResult("", job.player, True, None, None, work.version,
+                                      {"op": "migrate", "ok": True, "moved": bool(migration)},
+                                      outcome=migration.outcome if migration else None)
+            elif job.op == "action":
                 assert job.action is not None
                 result = self._action(job, work)
             else:
                 result = self._admin(job, work)
         except Exception as exc:  # a bug in step must not poison the batch: reject
             result = self._reject(job, work, "internal-error", f"{type(exc).__name__}: {exc}")
+        if migration is not None:
+            result = dataclasses.replace(result, migration=migration)
         return result
+
+    def _migrate(self, rec: Record) -> Migration | None:
+        if not needs_migration(self.game.content, rec.state):
+            return None
+        day = dt.datetime.fromtimestamp(self.now, dt.UTC).date().isoformat()
+        new, migration = migrate_state(self.game, rec.state, day)
+        if migration is None:
+            return None
+        tail = self._tail(rec.state, new)
+        if tail is None:
+            raise RuntimeError("the migration broke the ledger invariant")
+        kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
+        written = self._effects(rec, new, tail, kinds, None)
+        self.work[rec.external] = rec
+        summary = {"op": "migrate", "ok": True, "how": migration.how, "from": migration.old,
+                   "to": migration.new, "from_version": migration.from_version,
+                   "to_version": migration.to_version, "turn": new["turn"],
+                   "fragment": new["fragment"], "points": new["points"], "ledger": written}
+        self.events.append((self.now, rec.id, "migrate", None, 1, _dumps(summary)))
+        return migration
+
+    @staticmethod
+    def _tail(old: State, new: State) -> list[dict[str, Any]] | None:
+        """The ledger entries `new` added to `old`; None if it broke the invariant."""
+        old_ledger, new_ledger = old["ledger"], new["ledger"]
+        tail = new_ledger[len(old_ledger):]
+        if (len(new_ledger) < len(old_ledger)
+                or new["points"] != old["points"] + sum(e["amount"] for e in tail)):
+            return None
+        return tail
 
     def _action(self, job: Job, rec: Record) -> ActionResult:
         outcome: Outcome = step(self.game, rec.state, job.action)  # type: ignore[arg-type]
@@ -106,10 +152,8 @@ class Batch:
             return self._reject(job, rec, err.code if err else "rejected",
                                 err.message if err else "rejected")
         new = outcome.state
-        old_ledger, new_ledger = rec.state["ledger"], new["ledger"]
-        tail = new_ledger[len(old_ledger):]
-        if (len(new_ledger) < len(old_ledger)
-                or new["points"] != rec.state["points"] + sum(e["amount"] for e in tail)):
+        tail = self._tail(rec.state, new)
+        if tail is None:
             return self._reject(job, rec, "internal-error",
                                 "the step broke the ledger invariant; nothing was applied")
         kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
@@ -149,13 +193,25 @@ class Batch:
     def _commit(self, job: Job, rec: Record, new: State, tail: list[dict[str, Any]],
                 kinds: list[str], outcome: Outcome | None, extra: dict[str, Any]
                 ) -> ActionResult:
+        written = self._effects(rec, new, tail, kinds, job.key)
+        summary = {"op": job.op, "ok": True, "error": None, "message": None,
+                   "turn": new["turn"], "fragment": new["fragment"], "points": new["points"],
+                   "ledger": written, **extra}
+        self._record(job, rec, True, summary)
+        return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary,
+                            outcome=outcome)
+
+    def _effects(self, rec: Record, new: State, tail: list[dict[str, Any]], kinds: list[str],
+                 key: str | None) -> int:
+        """Rows for the ledger tail, achievements and scores; `rec` becomes `new`. Returns
+        the number of ledger rows."""
         rows = []
         scores: list[tuple[str, int, int]] = []
         seq, lid = rec.ledger_seq, self.next_id
         boards = boards_at(self.now)
         for e, kind in zip(tail, kinds, strict=True):
             seq += 1
-            rows.append((lid, rec.id, seq, e["amount"], kind, e["reason"], e["cause"], job.key,
+            rows.append((lid, rec.id, seq, e["amount"], kind, e["reason"], e["cause"], key,
                          self.now, e.get("turn"), e.get("day"), entry_extra(e)))
             if kind in SCORED_KINDS:
                 scores.extend((b, e["amount"], lid) for b in boards)
@@ -174,16 +230,11 @@ class Batch:
             agg[1] = at
         rec.state, rec.points, rec.ledger_seq = new, new["points"], seq
         rec.version += 1
-        summary = {"op": job.op, "ok": True, "error": None, "message": None,
-                   "turn": new["turn"], "fragment": new["fragment"], "points": new["points"],
-                   "ledger": len(rows), **extra}
-        self._record(job, rec, True, summary)
-        return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary,
-                            outcome=outcome)
+        return len(rows)
 
     def _record(self, job: Job, rec: Record, ok: bool, summary: dict[str, Any]) -> None:
         self.work[rec.external] = rec
-        text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+        text = _dumps(summary)
         self.events.append((self.now, rec.id, job.op, job.key, int(ok), text))
         if job.key:
             self.applied.append((job.key, rec.id, job.op, int(ok), rec.version,

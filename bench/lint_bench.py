@@ -9,8 +9,8 @@ Generates a valid story with `engine.synth` into a temporary directory, then:
   read/parse (read the files, compose the YAML, convert nodes to data with positions),
   schema (JSON Schema validation), model (build the typed model), checks (every lint check)
   and the rest (walking the directory, hashing, sorting, severities);
-- runs `diana lint DIR` (as `python -m cli.main`, from this tree) as a cold subprocess R times and prints the median wall time
-  (interpreter start and imports included);
+- runs `diana lint DIR` (as `python -m cli.main`, from this tree) as a cold subprocess R
+  times and prints the median wall time (interpreter start and imports included);
 - with --profile, prints the top of a cProfile of one in-process run.
 
 The target from the issue: under 3 s for 10,000 fragments on the 2-core machine. This is a

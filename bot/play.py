@@ -200,16 +200,17 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         return
     game = diana.game
     chat_id = msg.chat.id if msg else query.from_user.id
-    if cb.tag != content_tag(game.content):
-        # Rendered from content that has been replaced: the index may mean another choice.
-        await answer(query, t(locale, "updated"))
-        async with diana.lock(player):
-            await resume(bot, diana, chat_id, player, query, msg)
-        return
-    if cb.turn != state["turn"] or state["fragment"] not in game.content.fragments:
+    if cb.turn != state["turn"]:
         await answer(query, t(locale, "stale"))
         if msg is not None and diana.last_page.get(player) != (msg.chat.id, msg.message_id):
             await strip_keyboard(bot, msg.chat.id, msg.message_id)
+        return
+    if cb.tag != content_tag(game.content) or state["fragment"] not in game.content.fragments:
+        # The page is current but was rendered from content since replaced: its index may
+        # mean another choice now. Show the page again from the live story.
+        await answer(query, t(locale, "updated"))
+        async with diana.lock(player):
+            await resume(bot, diana, chat_id, player, query, msg)
         return
     screen = render(game, state)
     if not 0 <= cb.index < len(screen.choices):

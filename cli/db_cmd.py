@@ -1,27 +1,50 @@
-"""`diana db …`: create, migrate and check the player database.
+"""`diana db …`: create, migrate and check the player database; admin operations.
 
-Exit status: 0 all good, 1 the check found problems, 2 the file cannot be used.
+The admin commands (grant, revoke, export, reset, delete, leaderboard) are thin wrappers
+over the store (engine/store): the same exactly-once, audited operations the bot's admins
+use. Run them while no bot writes the same file, or accept that they wait for its lock.
+
+Exit status: 0 all good; 1 the check found problems, or the operation was refused (an
+unknown player, revoking more than the balance); 2 a wrong argument or a file that cannot
+be used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from engine.game import Game, compile_game
+from engine.load import ContentDirError, load
+from engine.store import SyncStore
 from engine.store.check import check as check_store
-from engine.store.errors import StoreError
+from engine.store.errors import StoreError, StoreOpenError, UnknownPlayer
 from engine.store.migrations import LATEST
+from engine.store.periods import BOARD_KINDS
 from engine.store.sqlite import prepare
 
 DEFAULT_DB = Path("diana.sqlite3")
+DEFAULT_CONTENT = Path("content")
 
-app = typer.Typer(help="The player database: migrate and check it.", no_args_is_help=True,
+app = typer.Typer(help="The player database: migrate and check it; admin operations.",
+                  no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite file holding player data.")]
+ContentOption = Annotated[Path, typer.Option(
+    "--content", help="The story the players play (the store needs it for resets and for"
+    " moving old saves).")]
+ActorOption = Annotated[str, typer.Option("--actor", help="Who does it, for the audit"
+                                                       " trail.")]
+PlayerArg = Annotated[str, typer.Argument(help="The player's id (e.g. tg:42, or the"
+                                                " `diana play --player` name).")]
 
 
 async def _migrate(db: Path) -> int:
@@ -62,3 +85,165 @@ def check(db: DbOption = DEFAULT_DB) -> None:
         return
     typer.echo(f"{summary}: {len(report.problems)} problem(s)")
     raise typer.Exit(1)
+
+
+# ---- admin operations ------------------------------------------------------------------
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _game(content: Path) -> Game:
+    try:
+        result = load(content)
+    except ContentDirError as exc:
+        raise _fail(str(exc), 2) from None
+    if result.content is None:
+        raise _fail(f"{content}: the story does not load; run `diana lint {content}`", 2)
+    return compile_game(result.content)
+
+
+@contextmanager
+def _store(db: Path, content: Path) -> Iterator[SyncStore]:
+    """An existing database (an admin command never creates one), open for writing."""
+    if not os.path.exists(db):
+        raise _fail(f"{db}: no such database file", 2)
+    game = _game(content)
+    try:
+        store = SyncStore.open(db, game)
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        yield store
+    except UnknownPlayer as exc:
+        raise _fail(str(exc), 1) from None
+    except StoreOpenError as exc:
+        raise _fail(str(exc), 2) from None
+    except StoreError as exc:
+        raise _fail(str(exc), 1) from None
+    finally:
+        store.close()
+
+
+def _amount(text: str) -> int:
+    try:
+        amount = int(text.strip())
+    except ValueError:
+        raise _fail(f"the amount must be a whole number, not `{text}`", 2) from None
+    if amount <= 0:
+        raise _fail(f"the amount must be positive, not {amount}", 2)
+    return amount
+
+
+def _reason(text: str) -> str:
+    if not text.strip():
+        raise _fail("a reason is required (it is recorded in the ledger)", 2)
+    return text.strip()
+
+
+def _adjust(op: str, db: Path, content: Path, player: str, amount_text: str, reason: str,
+            actor: str, key: str | None) -> None:
+    amount, why = _amount(amount_text), _reason(reason)
+    with _store(db, content) as store:
+        fn = store.grant if op == "grant" else store.revoke
+        r = fn(player, amount, why, actor=actor, key=key)
+        currency = store.store.game.content.manifest.currency
+        name = currency.name.get("en", store.store.game.content.manifest.default_locale)
+        if not r.ok:
+            raise _fail(r.message or r.error or "refused", 1)
+        again = " (already applied: nothing changed)" if r.replayed else ""
+        verb = "granted" if op == "grant" else "revoked"
+        typer.echo(f"✓ {verb} {amount} {name} ({op} `{why}`) for `{player}`: balance"
+                   f" {r.summary['points']}{again}")
+
+
+AmountArg = Annotated[str, typer.Argument(help="A positive whole number of points.",
+                                          show_default=False)]
+ReasonArg = Annotated[str, typer.Argument(help="Why, recorded in the ledger.")]
+KeyOption = Annotated[str | None, typer.Option(
+    "--key", help="An idempotency key: running the command again with it changes nothing.")]
+
+
+@app.command()
+def grant(player: PlayerArg, amount: AmountArg, reason: ReasonArg, db: DbOption = DEFAULT_DB,
+          content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
+          key: KeyOption = None) -> None:
+    """Give a player points (a `grant` ledger entry; counts on the leaderboards)."""
+    _adjust("grant", db, content, player, amount, reason, actor, key)
+
+
+@app.command()
+def revoke(player: PlayerArg, amount: AmountArg, reason: ReasonArg, db: DbOption = DEFAULT_DB,
+           content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
+           key: KeyOption = None) -> None:
+    """Take points back (at most the balance; a `revoke` ledger entry)."""
+    _adjust("revoke", db, content, player, amount, reason, actor, key)
+
+
+@app.command()
+def export(player: PlayerArg, db: DbOption = DEFAULT_DB,
+           content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="Write the JSON to this file instead of stdout.")] = None,
+           ) -> None:
+    """Everything stored about a player, as JSON (save, ledger, achievements, scores,
+    audit trail)."""
+    with _store(db, content) as store:
+        data = store.export(player, actor=actor)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror}", 2) from None
+    typer.echo(f"✓ exported `{player}` to {output}")
+
+
+@app.command()
+def reset(player: PlayerArg, db: DbOption = DEFAULT_DB,
+          content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
+          key: KeyOption = None) -> None:
+    """Start a player over: a new save, the balance cleared by a `reset` ledger entry, off
+    the leaderboards (the ledger keeps the history)."""
+    with _store(db, content) as store:
+        r = store.reset(player, actor=actor, key=key)
+    again = " (already applied: nothing changed)" if r.replayed else ""
+    typer.echo(f"✓ reset `{player}` (had {r.summary.get('previous_points', 0)} points){again}")
+
+
+@app.command()
+def delete(player: PlayerArg, db: DbOption = DEFAULT_DB,
+           content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
+           yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be"
+                                             " undone.")] = False) -> None:
+    """Erase a player and all their data (save, ledger, scores, audit trail); an audit
+    event without personal data records the erasure."""
+    if not yes:
+        raise _fail(f"deleting `{player}` erases all their data and cannot be undone;"
+                    " add --yes to confirm", 2)
+    with _store(db, content) as store:
+        store.delete(player, actor=actor)
+    typer.echo(f"✓ deleted `{player}`")
+
+
+@app.command()
+def leaderboard(
+    db: DbOption = DEFAULT_DB,
+    period: Annotated[str, typer.Option("--period", help="all, week or month (the current"
+                                        " ISO week or calendar month, UTC).")] = "all",
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")] = 10,
+    content: ContentOption = DEFAULT_CONTENT,
+) -> None:
+    """The top players of a leaderboard."""
+    if period not in BOARD_KINDS:
+        raise _fail(f"unknown period `{period}`: use one of {', '.join(BOARD_KINDS)}", 2)
+    with _store(db, content) as store:
+        entries = store.top(period, top)
+    if not entries:
+        typer.echo(f"({period}: nobody has points yet)")
+    for e in entries:
+        typer.echo(f"{e.rank:>4}. {e.name} ({e.player}) {e.score}")

@@ -1,12 +1,17 @@
-"""`diana play`: the story in the terminal, one engine step per line of input."""
+"""`diana play`: the story in the terminal, one engine step per line of input.
+
+Progress lives in the player store (engine/store, SQLite): every step is an exactly-once
+action under a fresh key, acknowledged after COMMIT, so the same file serves the bot and
+`diana db`. A save made under older content is moved by the store (engine/migrate).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import sys
 from pathlib import Path
 from typing import TextIO
+from uuid import uuid4
 
 from cli import render as render_diagnostics
 from engine.diagnostics import Severity
@@ -15,10 +20,10 @@ from engine.game import Game, compile_game
 from engine.lint import lint
 from engine.load import ContentDirError, load
 from engine.requirements import level_of
-from engine.saves import SaveSlots
 from engine.screen import Screen, render
-from engine.state import State, new_state
-from engine.step import Choose, Outcome, Restart, Start, step
+from engine.state import State
+from engine.step import Action, Choose, Outcome, Restart, Start, StepError
+from engine.store import StoreError, SyncStore
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
         "help.")
@@ -61,13 +66,11 @@ class Terminal:
             self.say(f"  {i}. {c.label}{cost}{lock}")
         self.say(self.status_line(state))
 
-    def apply(self, outcome: Outcome, slots: SaveSlots, player: str, last: Outcome | None
-              ) -> Outcome:
-        """Show an outcome; a successful one is saved and becomes the last one."""
+    def apply(self, outcome: Outcome, last: Outcome | None) -> Outcome:
+        """Show an outcome (already saved by the store); a successful one becomes the last."""
         if not outcome.ok:
             self.say(f"✗ {outcome.error.message if outcome.error else 'rejected'}")
             return last or outcome
-        slots.save(player, outcome.state)
         for notice in outcome.notices:
             self.say(notice)
         if outcome.screen is not None:
@@ -113,34 +116,63 @@ def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
     game = compile_game(result.content)
     term = Terminal(game, out)
     try:
-        slots = SaveSlots(db)
-    except sqlite3.Error as exc:
+        store = SyncStore.open(db, game)
+    except StoreError as exc:
         out.write(f"error: cannot open save database `{db}`: {exc}\n")
         return 2
     try:
-        return _loop(game, term, slots, player, fresh, seed, locale, role, inp)
+        return _loop(game, term, Session(store, player), fresh, seed, locale, role, inp)
+    except StoreError as exc:
+        out.write(f"\nerror: {exc}\n")
+        return 2
     finally:
-        slots.close()
+        store.close()
 
 
-def _loop(game: Game, term: Terminal, slots: SaveSlots, player: str, fresh: bool, seed: int,
+class Session:
+    """One player's actions through the store: each a fresh idempotency key, applied and
+    acknowledged after COMMIT."""
+
+    def __init__(self, store: SyncStore, player: str) -> None:
+        self.store = store
+        self.player = player
+
+    def apply(self, action: Action) -> Outcome:
+        r = self.store.apply(self.player, action, key=f"cli:{uuid4()}")
+        if r.outcome is not None:
+            return r.outcome
+        # rejected (or, impossibly with a fresh key, replayed): the state is unchanged
+        state = self.store.state(self.player)
+        error = StepError(r.error or "rejected", r.message or "rejected")
+        return Outcome(state, None, error=error)
+
+
+def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
           locale: str | None, role: str | None, inp: TextIO) -> int:
-    state = None if fresh else slots.load(player)
-    title = game.content.manifest.title.get(locale or "", game.content.manifest.default_locale)
+    store, player = session.store, session.player
+    store.register(player, name=player, role=role, locale=locale, seed=seed)
+    if fresh:
+        store.reset(player, actor="diana play --new", seed=seed)
+    resumed = store.resume(player)
+    state = resumed.state
+    title = game.content.manifest.title.get(locale or state["player"]["locale"],
+                                            game.content.manifest.default_locale)
     term.say(f"{title} — version {game.content.version}")
-    if state is not None and state.get("fragment") is not None:
+    m = resumed.migration
+    if state["playthrough"] > 0 or m is not None:
         term.say(f"Welcome back, {state['player']['name']}.")
-        if state["content_version"] != game.content.version:
-            term.say(f"(saved under version {state['content_version']})")
-        if state["fragment"] not in game.content.fragments:
-            term.say(f"Your place `{state['fragment']}` no longer exists; restarting.")
-            outcome = step(game, state, Restart(_today()))
-        else:
-            outcome = Outcome(state, render(game, state))
-    else:
-        state = new_state(game.content, name=player, role=role, locale=locale, seed=seed)
-        outcome = step(game, state, Start(_today()))
-    last = term.apply(outcome, slots, player, None)
+        saved_under = m.from_version if m is not None else state["content_version"]
+        if saved_under != game.content.version:
+            term.say(f"(saved under version {saved_under})")
+        if m is not None and m.notice:
+            term.say(m.notice)
+    last: Outcome | None = None
+    if m is not None and m.outcome.screen is not None:
+        last = term.apply(m.outcome, None)  # a restart's notices, then the page
+    elif state["fragment"] is not None:
+        last = term.apply(Outcome(state, render(game, state)), None)
+    if last is None:
+        last = term.apply(session.apply(Start(_today())), None)
     state = last.state
     while True:
         term.out.write("> ")
@@ -153,7 +185,7 @@ def _loop(game: Game, term: Terminal, slots: SaveSlots, player: str, fresh: bool
         if command in ("quit", "q", "exit"):
             term.say("Saved. Until next time.")
             return 0
-        outcome = None
+        action: Action | None = None
         if command in ("help", "?", ""):
             term.say(HELP)
         elif command == "why":
@@ -162,18 +194,17 @@ def _loop(game: Game, term: Terminal, slots: SaveSlots, player: str, fresh: bool
         elif command == "status":
             term.status(state)
         elif command == "restart":
-            outcome = step(game, state, Restart(_today()))
+            action = Restart(_today())
         elif command.isdigit():
             screen = render(game, state)
             n = int(command)
             if 1 <= n <= len(screen.choices):
-                outcome = step(game, state, Choose(screen.choices[n - 1].id, state["turn"],
-                                                   _today()))
+                action = Choose(screen.choices[n - 1].id, state["turn"], _today())
             else:
                 term.say(f"✗ choose a number from 1 to {len(screen.choices)}"
                          if screen.choices else "✗ no choices here: restart or quit")
         else:
             term.say(f"✗ unknown command `{command}`. {HELP}")
-        if outcome is not None:
-            last = term.apply(outcome, slots, player, last)
+        if action is not None:
+            last = term.apply(session.apply(action), last)
             state = last.state

@@ -46,3 +46,31 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def changed_content(where: Path, version: str, rename: dict[str, str] | None = None,
+                    migrate: dict[str, str] | None = None) -> Path:
+    """A copy of the sample story (with its rules) under another content version, with
+    fragments renamed (every whole-word use of the id) and an optional `migrate:` map."""
+    import re
+    import shutil
+
+    shutil.copytree(SAMPLE, where / "content")
+    shutil.copytree(ROOT / "rules", where / "rules")
+    for f in where.rglob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        for old, new in (rename or {}).items():
+            text = re.sub(rf"\b{old}\b", new, text)
+        f.write_text(text, encoding="utf-8")
+    manifest = where / "content" / "game.yaml"
+    text = manifest.read_text(encoding="utf-8").replace("version: 1.0.0", f"version: {version}")
+    if migrate:
+        text += "migrate:\n" + "".join(f"  {o}: {n}\n" for o, n in migrate.items())
+    manifest.write_text(text, encoding="utf-8")
+    return where / "content"
+
+
+def game_of(directory: Path) -> Game:
+    result = load(directory)
+    assert result.content is not None, result.diagnostics
+    return compile_game(result.content)

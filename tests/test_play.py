@@ -55,7 +55,8 @@ def diana_play(db: Path, lines: list[str], *extra: str):
 
 def saved(db: Path, player: str = "Guest") -> dict:
     with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT content_version, state FROM saves WHERE player = ?",
+        row = conn.execute("SELECT s.content_version, s.state FROM saves s JOIN players p"
+                           " ON p.id = s.player WHERE p.external_id = ?",
                            (player,)).fetchone()
     assert row is not None
     state = json.loads(row[1])
@@ -174,10 +175,32 @@ def test_resume_at_a_fragment_that_no_longer_exists(sample, tmp_path):
     state = saved(db)
     state["fragment"] = "demolished_wing"
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE saves SET state = ? WHERE player = 'Guest'", (json.dumps(state),))
+        conn.execute("UPDATE saves SET state = ?, fragment = ?", (json.dumps(state),
+                                                                   state["fragment"]))
     result = diana_play(db, ["status"])
-    assert "Your place `demolished_wing` no longer exists; restarting." in result.output
+    assert "your place in it no longer exists; you start again" in result.output
     assert saved(db)["playthrough"] == 2
+    assert runner.invoke(app, ["db", "check", "--db", str(db)]).exit_code == 0
+
+
+def test_old_save_file_gets_a_clear_message(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as conn:  # the save slots of the first `diana play`
+        conn.execute("CREATE TABLE saves (player TEXT PRIMARY KEY, content_version TEXT"
+                     " NOT NULL, state TEXT NOT NULL, updated TEXT NOT NULL)")
+    result = runner.invoke(app, ["play", str(SAMPLE), "--db", str(db)], input="1\n")
+    assert result.exit_code == 2
+    assert "older `diana play`" in result.output and "Traceback" not in result.output
+
+
+def test_every_step_is_an_acknowledged_action(tmp_path):
+    db = tmp_path / "s.db"
+    diana_play(db, ["1", "99", "restart"])
+    with sqlite3.connect(db) as conn:
+        ops = [r[0] for r in conn.execute("SELECT op FROM events ORDER BY id")]
+        keys = conn.execute("SELECT count(DISTINCT key) FROM applied_actions").fetchone()[0]
+    assert ops == ["register", "action", "action", "action"]  # start, 1, restart
+    assert keys == 3
 
 
 def test_missing_directory_and_bad_db(tmp_path):

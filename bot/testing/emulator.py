@@ -167,6 +167,7 @@ class Emulator:
         self._update_ids = itertools.count(100_001)
         self._query_ids = itertools.count(7_000_001)
         self._poll_generation = 0
+        self.polls = 0  # getUpdates calls received (counted when they arrive)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -459,6 +460,7 @@ class Emulator:
             if allowed is not None and allowed != "":
                 self.allowed_updates = list(allowed) or None
             self._poll_generation += 1
+            self.polls += 1
             generation = self._poll_generation
         deadline = time.monotonic() + min(timeout, 50)
         while True:

@@ -20,7 +20,14 @@ from engine.store.errors import (
     StoreReadOnly,
     UnknownPlayer,
 )
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Standing, Store
+from engine.store.interface import (
+    ActionResult,
+    PlayerInfo,
+    RankEntry,
+    Resumed,
+    Standing,
+    Store,
+)
 from engine.store.progress import Progress, progress
 from engine.store.sqlite import SqliteStore
 from engine.store.sync import SyncStore
@@ -34,6 +41,7 @@ __all__ = [
     "PlayerInfo",
     "Progress",
     "RankEntry",
+    "Resumed",
     "SchemaTooNew",
     "SqliteStore",
     "Standing",

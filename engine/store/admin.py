@@ -97,9 +97,9 @@ async def reset(
             return replay(job.key, job.player, stored), None
     now, actor = store.clock(), job.args["actor"]
     old = rec.state
-    state = new_state(
-        store.game.content, name=rec.name, role=rec.role, locale=rec.locale, seed=old["seed"]
-    )
+    seed = job.args.get("seed")
+    state = new_state(store.game.content, name=rec.name, role=rec.role, locale=rec.locale,
+                      seed=old["seed"] if seed is None else seed)
     written = 0
     if rec.points:
         rec.ledger_seq += 1

@@ -244,9 +244,8 @@ class Batch:
     # -- rows for the shell ---------------------------------------------------------------
 
     def save_rows(self) -> list[tuple]:
-        version = self.game.content.version
-        return [(dump_state(r.state), version, r.state.get("fragment"), r.version, r.points,
-                 r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
+        return [(dump_state(r.state), r.state["content_version"], r.state.get("fragment"),
+                 r.version, r.points, r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
                 for r in self.work.values() if r.version != r.stored_version]
 
     def score_rows(self) -> list[tuple]:

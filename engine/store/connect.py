@@ -81,4 +81,5 @@ async def refuse_legacy(conn: aiosqlite.Connection, path: str) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'saves'")
     if rows:
         raise StoreOpenError(f"{path}: this file holds the save slots of an older `diana play`"
-                             " (no schema version); use another --db file")
+                             " (no schema version), which this version cannot read; move it"
+                             f" aside (`mv {path} {path}.old`) or use another --db file")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.migrate import Migration
 from engine.state import State
 from engine.step import Action, Outcome
 
@@ -27,6 +28,22 @@ class ActionResult:
     summary: dict[str, Any]
     replayed: bool = False
     outcome: Outcome | None = field(default=None, compare=False)
+    # set when the save was first moved to the current content (engine.migrate); its
+    # notice is for the player
+    migration: Migration | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What `resume` returns: the player's state under the current content, and the
+    migration that just moved it there (None when the save needed none)."""
+
+    state: State
+    migration: Migration | None = None
+
+    @property
+    def notice(self) -> str | None:
+        return self.migration.notice if self.migration else None
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,8 @@ class Store(Protocol):
     async def player(self, player: str) -> PlayerInfo: ...
 
     async def state(self, player: str) -> State: ...
+
+    async def resume(self, player: str) -> Resumed: ...
 
     async def apply(self, player: str, action: Action, key: str) -> ActionResult: ...
 

@@ -26,6 +26,7 @@ from typing import Any
 import aiosqlite
 
 from engine.game import Game
+from engine.migrate import needs_migration
 from engine.state import State
 from engine.step import Action
 from engine.store import admin, leaderboard
@@ -38,7 +39,7 @@ from engine.store.errors import (
     StoreError,
     UnknownPlayer,
 )
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Standing
+from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing
 from engine.store.reads import load, stored_results
 from engine.store.records import Record
 
@@ -128,9 +129,12 @@ class SqliteStore:
                      actor: str = "admin") -> ActionResult:
         return await self._admin("revoke", player, amount, reason, key, actor)
 
-    async def reset(self, player: str, *, actor: str = "admin",
-                    key: str | None = None) -> ActionResult:
-        return await self._submit(Job("reset", player, key=key, args={"actor": actor}))
+    async def reset(self, player: str, *, actor: str = "admin", key: str | None = None,
+                    seed: int | None = None) -> ActionResult:
+        """Start the player over: a new state (the same seed unless `seed` is given), the
+        balance cleared by a `reset` ledger entry, off every leaderboard."""
+        return await self._submit(Job("reset", player, key=key, args={"actor": actor,
+                                                                      "seed": seed}))
 
     async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]:
         return await self._submit(Job("export", player, args={"actor": actor}))
@@ -143,8 +147,21 @@ class SqliteStore:
         return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created)
 
     async def state(self, player: str) -> State:
-        """The committed state (treat it as read-only, like every engine state)."""
-        return (await self._record(player)).state
+        """The committed state (treat it as read-only, like every engine state), moved to
+        the current content first if the save needs it (see `resume`)."""
+        return (await self.resume(player)).state
+
+    async def resume(self, player: str) -> Resumed:
+        """The committed state under the current content. A save whose fragment the content
+        no longer has is moved (engine.migrate: the manifest's `migrate:` map, or a restart)
+        and written back once; the call that moved it gets the migration and its notice."""
+        rec = await self._record(player)
+        if not needs_migration(self.game.content, rec.state):
+            return Resumed(rec.state)
+        result: ActionResult = await self._submit(Job("migrate", player))
+        if result.migration is not None:
+            return Resumed(result.migration.outcome.state, result.migration)
+        return Resumed((await self._record(player)).state)
 
     async def top(self, kind: str = "all", n: int = 10, *,
                   when: float | None = None) -> list[RankEntry]:

@@ -18,7 +18,7 @@ from typing import Any
 from engine.game import Game
 from engine.state import State
 from engine.step import Action
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Standing
+from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing
 from engine.store.sqlite import SqliteStore
 
 
@@ -57,6 +57,9 @@ class SyncStore:
 
     def state(self, player: str) -> State:
         return self._runner.run(self.store.state(player))
+
+    def resume(self, player: str) -> Resumed:
+        return self._runner.run(self.store.resume(player))
 
     def apply(self, player: str, action: Action, key: str) -> ActionResult:
         return self._runner.run(self.store.apply(player, action, key))

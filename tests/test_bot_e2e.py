@@ -1,0 +1,313 @@
+"""End to end: the real bot (`diana bot run`, a subprocess, aiogram long polling over HTTP)
+against the Bot API emulator. One bot process for the module; each test plays as its own
+user. The last test stops the bot and checks that in-flight work is drained."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.testing import EmulatorThread
+from engine.store.check import check
+from botkit import ADMIN, BotProcess, start_bot
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    with EmulatorThread(callback_timeout=10) as emu:
+        proc = start_bot(tmp_path_factory.mktemp("bot"), emu, DIANA_RATE_LIMIT="12/3")
+        try:
+            yield proc
+        finally:
+            proc.stop()
+
+
+def start(bot: BotProcess, user_id: int, **kw):
+    p = bot.player(user_id, **kw)
+    before = p.count()
+    p.send("/start")
+    return p, p.wait_page(before)
+
+
+def test_play_through_locks_achievements_ending_leaderboard(bot):
+    p, page = start(bot, 101, name="Ana")
+    texts = [m.shown for m in p.messages()]
+    assert any("Achievement unlocked: First Steps (+10 Coins)" in t for t in texts)
+    assert "The Hall" in page.shown and "<b>The Hall</b>" in page.text
+    assert "You hold 15 Coins <and> a key & a map." in page.shown  # escaped for HTML
+    labels = page.button_texts()
+    assert "🔒 Open the door" in labels and "🔒 The velvet rope" in labels
+    assert "Pay the guard · 8 🪙" in labels
+
+    before = p.count()
+    _, q = p.tap(page, "Open the door")
+    answer = p.answered(q)
+    assert answer["show_alert"] and "too dark to find the handle" in answer["text"]
+    assert p.quiet(before)
+
+    _, q = p.tap(page, "Light the lamp")
+    page2 = p.wait_page(before)
+    assert p.answered(q)["text"] == ""
+    assert "The lamp shows a door." in page2.shown
+    assert p.messages()[before - 1].buttons() == []  # the page moved past lost its keyboard
+
+    before = p.count()
+    p.tap(page2, "Open the door")
+    vault = p.wait_page(before)
+    notices = "\n".join(m.shown for m in p.messages()[before:])
+    assert "Gem Holder" in notices and "Level up: 2 — Adept" in notices
+    assert "The Vault" in vault.shown
+
+    before = p.count()
+    p.tap(vault, "Walk out rich")
+    ending = p.wait_page(before)
+    assert "A good ending" in ending.shown
+    assert "🪙 25 Coins · level 2 Adept · 🏆 2/3 · endings 1/2" in ending.shown
+    assert ending.button_texts() == ["↻ Play again"]
+
+    before = p.count()
+    p.send("/leaderboard")
+    board = p.wait_page(before)
+    assert "Leaderboard — All time" in board.shown and "Ana — 25" in board.shown
+    assert "You: #" in board.shown
+    _, q = p.tap(board, "This week")
+    p.answered(q)
+    bot.emu.wait_for(lambda: "This week" in p.messages()[-1].shown, what="the week tab")
+    week = p.messages()[-1]
+    failures = len([c for c in bot.emu.calls_of("editMessageText") if c.status == 400])
+    _, q = p.tap(week, "This week")  # the same tab again: "message is not modified"
+    p.answered(q)
+    bot.emu.wait_for(lambda: len([c for c in bot.emu.calls_of("editMessageText")
+                                  if c.status == 400]) > failures, what="the refused edit")
+    assert "not modified" in bot.emu.calls_of("editMessageText")[-1].description
+
+    before = p.count()
+    p.tap(ending, "Play again")
+    again = p.wait_page(before)
+    assert "The Hall" in again.shown and "It is dark." in again.shown
+
+
+def test_long_page_is_split_at_paragraphs_with_keyboard_last(bot):
+    p, page = start(bot, 102)
+    before = p.count()
+    p.tap(page, "Enter the library")
+    last = p.wait_page(before)
+    parts = p.messages()[before:]
+    assert len(parts) >= 2 and parts[-1] is not None and last.message_id == parts[-1].message_id
+    assert all(len(m.shown) <= 4096 for m in parts)
+    assert all(not m.buttons() for m in parts[:-1])
+    assert parts[0].shown.startswith("The Library")
+    assert all(m.shown.rstrip().endswith(("speak.", "Back to the hall")) or m is parts[-1]
+               for m in parts)
+
+
+def test_stale_button_changes_nothing(bot):
+    p, page = start(bot, 103)
+    stale = page.button("Leave the house")["callback_data"]
+    before = p.count()
+    p.tap(page, "Enter the library")
+    p.wait_page(before)
+    before = p.count()
+    _, q = p.press(page, stale)
+    assert "earlier page" in p.answered(q)["text"]
+    assert p.quiet(before)
+    p.send("/start")
+    resumed = p.wait_page(before)
+    assert "Welcome back" in resumed.shown or "The Library" in "".join(
+        m.shown for m in p.messages()[before:])
+
+
+def test_double_tap_moves_once(bot):
+    p, page = start(bot, 104)
+    before = p.count()
+    _, q1 = p.tap(page, "Enter the library")
+    _, q2 = p.tap(page, "Enter the library")
+    p.wait_page(before)
+    p.answered(q1)
+    p.answered(q2)
+    assert p.quiet(p.count(), settle=0.6)
+    titles = [m for m in p.messages()[before:] if m.shown.startswith("The Library")]
+    assert len(titles) == 1
+
+
+def test_garbage_callback_data_is_answered_and_ignored(bot):
+    p, page = start(bot, 105)
+    before = p.count()
+    tag = page.buttons()[0][0]["callback_data"].rsplit(":", 1)[1]
+    for data in ("zzz", "c:abc:1:xx", f"c:1:99:{tag}", f"c:1:-1:{tag}", "c:-5:0",
+                 "c:7:0:0000", "b:year", "l:xx", "r:x", "k", ""[:0] + "c:" + "9" * 60):
+        _, q = p.press(page, data)
+        text = p.answered(q)["text"]
+        assert "not valid" in text or "earlier page" in text or "updated" in text, data
+    assert p.quiet(before)
+
+
+def test_replayed_update_is_applied_once(bot):
+    p, page = start(bot, 106)
+    before = p.count()
+    update_id, _q = p.tap(page, "Enter the library")
+    p.wait_page(before)
+    after = p.count()
+    refused = len([c for c in bot.emu.calls_of("answerCallbackQuery") if c.status == 400])
+    bot.emu.replay(update_id)
+    bot.emu.wait_for(lambda: len([c for c in bot.emu.calls_of("answerCallbackQuery")
+                                  if c.status == 400]) > refused, what="the replay's answer")
+    assert p.quiet(after)
+
+
+def test_admin_commands_refused_for_players(bot):
+    p = bot.player(107)
+    for command in ("/stats", "/reload", "/grant 107 1000 me", "/player 107", "/fragments"):
+        before = p.count()
+        p.send(command)
+        (reply,) = p.wait_messages(before)
+        assert "for the story's admins" in reply.shown
+
+
+def test_admin_grant_player_stats_fragments(bot):
+    start(bot, 109, name="Bea")
+    admin = bot.player(ADMIN, name="Boss")
+
+    def ask(text: str) -> str:
+        before = admin.count()
+        update = admin.send(text)
+        msgs = admin.wait_messages(before)
+        ask.update = update
+        return "\n".join(m.shown for m in msgs)
+
+    assert "Granted 50 Coins to tg:109 (gift); balance 65" in ask("/grant 109 50 gift")
+    before = admin.count()
+    bot.emu.replay(ask.update)
+    (again,) = admin.wait_messages(before)
+    assert "Already granted" in again.shown
+    assert "Points 65" in ask("/player 109")
+    assert "Usage: /grant" in ask("/grant 109")
+    assert "not an amount" in ask("/grant 109 -5 nope")
+    assert "No player tg:5555" in ask("/grant 5555 5 nobody")
+    assert "Players:" in ask("/stats")
+    assert "hall" in ask("/fragments")
+
+
+def test_reload_broken_content_keeps_the_old_story(bot):
+    admin = bot.player(ADMIN, name="Boss")
+    main = bot.content / "story" / "main.yaml"
+    good = main.read_text()
+    main.write_text(good.replace("goto: rich", "goto: nowhere"))
+    before = admin.count()
+    admin.send("/reload")
+    (reply,) = admin.wait_messages(before)
+    assert "Reload refused" in reply.shown and "still serving 1.0.0" in reply.shown
+    assert "main.yaml:" in reply.shown and "nowhere" in reply.shown
+
+    p, page = start(bot, 108)  # the old story still plays
+    before = p.count()
+    p.tap(page, "Enter the library")
+    p.wait_page(before)
+
+    main.write_text(good.replace("The Hall", "The Grand Hall"))
+    before = admin.count()
+    admin.send("/reload")
+    (reply,) = admin.wait_messages(before)
+    assert "Reloaded" in reply.shown
+
+    # A button rendered from the old content is not mapped onto the new one.
+    before = p.count()
+    _, q = p.tap(page, "Leave the house", check=False)
+    assert "updated" in p.answered(q)["text"]
+    current = p.wait_page(before)
+    assert "The Library" in "".join(m.shown for m in p.messages()[before:])
+    assert current.buttons()
+
+
+def test_retry_after_429(bot):
+    p = bot.player(110)
+    bot.emu.fail_next("sendMessage", times=1, retry_after=1)
+    before = p.count()
+    t0 = time.monotonic()
+    p.send("/help")
+    (reply,) = p.wait_messages(before)
+    assert "/leaderboard" in reply.shown
+    assert time.monotonic() - t0 >= 0.9
+    assert any(c.status == 429 for c in bot.emu.calls_of("sendMessage"))
+
+
+def test_blocked_user_does_not_break_the_bot(bot):
+    blocked = bot.player(111)
+    bot.emu.block(111)
+    blocked.send("/start")
+    bot.emu.wait_for(lambda: any(c.status == 403 for c in bot.emu.calls_of("sendMessage")),
+                     what="a 403")
+    p, page = start(bot, 112)
+    assert page.buttons()
+    assert "blocked by the user" in bot.output()
+
+
+def test_flood_is_answered_once_and_dropped(bot):
+    p = bot.player(113)
+    for _ in range(30):
+        p.send("/help")
+    time.sleep(1.5)
+    texts = [m.shown for m in p.messages()]
+    assert sum("too many messages" in t for t in texts) == 1
+    assert len(texts) <= 12 + 1
+
+
+def test_commands_per_language(bot):
+    cmds = bot.emu.commands
+    default = '{"type": "default"}'
+    assert {"start", "leaderboard", "restart", "help"} <= {
+        c["command"] for c in cmds[(default, "")]}
+    es = {c["command"]: c["description"] for c in cmds[(default, "es")]}
+    assert es["restart"] == "Empezar la historia de nuevo"
+    admin = cmds[(f'{{"chat_id": {ADMIN}, "type": "chat"}}', "")]
+    assert "reload" in {c["command"] for c in admin}
+
+
+def test_restart_asks_for_confirmation(bot):
+    p, page = start(bot, 114)
+    before = p.count()
+    p.tap(page, "Enter the library")
+    p.wait_page(before)
+    before = p.count()
+    p.send("/restart")
+    confirm = p.wait_page(before)
+    assert "Start the story over?" in confirm.shown
+    _, q = p.tap(confirm, "No, keep playing")
+    p.answered(q)
+    bot.emu.wait_for(lambda: "Carry on" in p.emu.transcript(114)[-1].shown,
+                     what="the cancelled restart")
+    before = p.count()
+    p.send("/restart")
+    confirm = p.wait_page(before)
+    yes = confirm.button("Yes")["callback_data"]
+    _, q = p.tap(confirm, "Yes")
+    page = p.wait_page(before + 1)
+    assert "It is dark." in page.shown and "Hall" in page.shown
+    before = p.count()
+    _, q = p.press(confirm, yes)  # the confirmation again: stale
+    assert "earlier page" in p.answered(q)["text"]
+    assert p.quiet(before)
+
+
+def test_spanish_player(bot):
+    p, page = start(bot, 115, name="Lola", language="es-ES")
+    assert "El vestíbulo" in page.shown
+    assert "🔒 Abrir la puerta" in page.button_texts()
+
+
+def test_store_invariants_hold(bot):
+    report = check(bot.db)
+    assert report.ok, report.problems
+    assert report.players >= 10
+
+
+def test_shutdown_drains_in_flight_updates(bot):
+    p = bot.player(116)
+    bot.emu.fail_next("sendMessage", times=1, retry_after=2)
+    before = p.count()
+    p.send("/help")
+    bot.emu.wait_for(lambda: bot.emu.faults["sendmessage"][0] == 0, what="the 429")
+    assert bot.stop() == 0
+    assert p.count() == before + 1  # the reply was sent before the process exited
+    assert "draining 1 in-flight" in bot.output()

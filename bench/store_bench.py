@@ -3,6 +3,11 @@
     .venv/bin/python bench/store_bench.py                 # everything, 3 rounds each
     .venv/bin/python bench/store_bench.py --quick         # shorter runs
     .venv/bin/python bench/store_bench.py --skip-board    # only actions
+    .venv/bin/python bench/store_bench.py --skip-board --against HEAD   # before/after
+
+--against REF checks REF out into a temporary git worktree and runs every round of both
+versions in turn (fresh processes, alternating which goes first), so both see the same
+machine load; it prints both medians, the ratios, and the load average before and after.
 
 Actions: C players (C = 1, 10, 100, 1000) each tap the next choice of the sample story as
 soon as the previous tap is acknowledged (after COMMIT). Latency = submit -> acknowledged.
@@ -15,17 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --code DIR: measure the engine of another checkout (see --against)
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 
 from engine.game import Game, compile_game  # noqa: E402
 from engine.load import load  # noqa: E402
@@ -60,9 +71,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def actions_round(game: Game, players: int, seconds: float, durability: str,
-                        directory: Path) -> tuple[float, float, float, float]:
+                        directory: Path, **options: Any) -> tuple[float, float, float, float]:
     db = directory / f"actions-{players}-{durability}-{time.monotonic_ns()}.db"
-    store = await SqliteStore.open(db, game, durability=durability)
+    store = await SqliteStore.open(db, game, durability=durability, **options)
     names = [f"p{i}" for i in range(players)]
     await asyncio.gather(*(store.register(n) for n in names))
     latencies: list[float] = []
@@ -175,8 +186,66 @@ async def bench_board(players: int, rounds: int, directory: Path) -> None:
     await conn.close()
 
 
+def one_round(args: argparse.Namespace) -> None:
+    """--round SYNC PLAYERS: one round in this process, printed as JSON."""
+    sync, players = args.round[0], int(args.round[1])
+    options = dict(o.split("=", 1) for o in args.option)
+    with tempfile.TemporaryDirectory(prefix="diana-bench-") as tmp:
+        r = asyncio.run(actions_round(sample_game(), players, args.seconds, sync, Path(tmp),
+                                      **{k: int(v) for k, v in options.items()}))
+    print(json.dumps(r))
+
+
+def against(args: argparse.Namespace) -> None:
+    base = Path(tempfile.mkdtemp(prefix="diana-against-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(base), args.against], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        versions = [(args.against, base, []), ("working tree", ROOT, args.option)]
+        load_before = os.getloadavg()
+        print(f"durable exactly-once actions: {args.against} vs the working tree"
+              f" ({args.rounds} rounds of {args.seconds:.0f} s each, medians; load average"
+              f" {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f},"
+              f" {os.cpu_count()} CPUs)")
+        print(f"{'sync':>6} {'players':>8} {'version':>14} {'actions/s':>10} {'p50 ms':>8}"
+              f" {'p99 ms':>8} {'batch':>6}")
+        for sync in args.sync.split(","):
+            for n in [int(x) for x in args.levels.split(",")]:
+                runs: dict[str, list[list[float]]] = {name: [] for name, _, _ in versions}
+                for i in range(args.rounds):
+                    order = versions if i % 2 == 0 else versions[::-1]
+                    for name, code, options in order:
+                        cmd = [sys.executable, str(Path(__file__).resolve()), "--code",
+                               str(code), "--round", sync, str(n), "--seconds",
+                               str(args.seconds)]
+                        for o in options:
+                            cmd += ["--option", o]
+                        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                        runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                med = {name: [statistics.median(r[k] for r in rs) for k in range(4)]
+                       for name, rs in runs.items()}
+                for name, m in med.items():
+                    print(f"{sync:>6} {n:>8} {name[:14]:>14} {m[0]:>10,.0f} {m[1]:>8.2f}"
+                          f" {m[2]:>8.2f} {m[3]:>6.1f}")
+                old, new = med[args.against], med["working tree"]
+                print(f"{'':>6} {'':>8} {'ratio':>14} {new[0] / old[0]:>9.2f}x"
+                      f" {old[1] / new[1]:>7.2f}x {old[2] / new[2]:>7.2f}x", flush=True)
+        load_after = os.getloadavg()
+        print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f}"
+              f" {load_after[2]:.2f} (ratios: throughput new/old; latency old/new, >1 is"
+              " better)")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
+                       capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--against", metavar="REF", help="compare with a git revision")
+    ap.add_argument("--code", help=argparse.SUPPRESS)
+    ap.add_argument("--round", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=INT",
+                    help="a SqliteStore option for the working tree, e.g. pipeline=1")
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s per level")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4.0)
@@ -188,6 +257,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 2.0
+    if args.round:
+        one_round(args)
+        return
+    if args.against:
+        against(args)
+        return
     game = sample_game()
     with tempfile.TemporaryDirectory(prefix="diana-bench-") as tmp:
         directory = Path(tmp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -147,18 +148,16 @@ async def run_webhook(config: Config, host: str, port: int, secret: str, path: s
         SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
                                                                                  path=path)
         setup_application(app, dp, bot=bot)
-        if url:
-            await bot.set_webhook(url, secret_token=secret,
-                                  allowed_updates=dp.resolve_used_update_types())
-        runner = web.AppRunner(app, handle_signals=True)
+        runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         log.info("webhook listening on http://%s:%d%s", host, port, path)
+        if url:
+            await bot.set_webhook(url, secret_token=secret,
+                                  allowed_updates=dp.resolve_used_update_types())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        import signal
-
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:

@@ -153,18 +153,32 @@ async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int
         await diana.store.register(player, name=user.first_name or str(user.id),
                                    locale=pick_locale(user.language_code, m.locales,
                                                       m.default_locale))
-        state = await diana.store.state(player)
+        state, notice, notices = await resumed(diana, player)
         locale = state["player"]["locale"]
         if state["fragment"] is None:
             result = await diana.store.apply(player, Start(today()), message_key(update_id))
             await report(bot, diana, chat_id, player, result, locale)
-        elif state["fragment"] not in diana.game.content.fragments:
-            result = await diana.store.apply(player, Restart(today()), message_key(update_id))
+        elif state["fragment"] not in diana.game.content.fragments:  # a store that does not
+            result = await diana.store.apply(player, Restart(today()),  # migrate saves
+                                             message_key(update_id))
             await report(bot, diana, chat_id, player, result, locale,
                          lead=t(locale, "place_gone"))
         else:
-            await send_page(bot, diana, chat_id, player, state,
-                            lead=t(locale, "welcome_back", name=state["player"]["name"]))
+            await send_page(bot, diana, chat_id, player, state, notices=notices,
+                            lead=notice or t(locale, "welcome_back",
+                                             name=state["player"]["name"]))
+
+
+async def resumed(diana: Diana, player: str) -> tuple[State, str | None, tuple[str, ...]]:
+    """The player's state under the live content. The store moves a save whose fragment
+    the content no longer has (the manifest's `migrate:` map, or a restart) and says so
+    once: that notice leads the page."""
+    resume = getattr(diana.store, "resume", None)
+    if resume is None:
+        return await diana.store.state(player), None, ()
+    r = await resume(player)
+    notices = tuple(r.migration.outcome.notices) if r.migration is not None else ()
+    return r.state, r.notice, notices
 
 
 async def ask_restart(bot: Bot, diana: Diana, user: User, chat_id: int) -> None:
@@ -230,14 +244,15 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
 async def resume(bot: Bot, diana: Diana, chat_id: int, player: str, query: CallbackQuery,
                  msg: Message | None) -> None:
     """Show the player's current page (after a reload made their buttons ambiguous)."""
-    state = await diana.store.state(player)
+    state, notice, notices = await resumed(diana, player)
     locale = state["player"]["locale"]
     if state["fragment"] not in diana.game.content.fragments:
         result = await diana.store.apply(player, Restart(today()), query_key(query))
         await report(bot, diana, chat_id, player, result, locale, moved_from=msg,
                      lead=t(locale, "place_gone"))
         return
-    await send_page(bot, diana, chat_id, player, state, moved_from=msg)
+    await send_page(bot, diana, chat_id, player, state, notices=notices, lead=notice,
+                    moved_from=msg)
 
 
 async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -> None:

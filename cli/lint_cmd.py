@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,7 +16,7 @@ from engine.load import ContentDirError, LoadResult, load
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "checks"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     full = "full"
     concise = "concise"
     json = "json"

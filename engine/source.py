@@ -16,6 +16,17 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml import main as _ruamel_main
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
@@ -227,13 +238,13 @@ class _Converter:
         raise _Reject(diag("Y001", "unsupported YAML node", self._loc(node)))
 
 
-# -- the fast path: libyaml (ruamel.yaml.clib) composes, a lean converter converts -----------
+# -- the fast path: libyaml (ruamel.yaml.clib) parses, data is built from its events -------
 #
 # The pure-Python composer above is the reference: it reports every problem. When the C
 # parser is installed, a file that uses none of the constructs the two handle differently
 # (anchors, aliases, tags, directives, tabs, explicit keys, YAML 1.1 line breaks) is
-# composed by libyaml instead, and converted by `_fast_convert`, which gives the same data
-# and positions as `_Converter`. Anything unexpected on that path, an error included, sends
+# parsed by libyaml instead, and `_fast_read` builds from its events the same data and
+# positions as `_Converter` gives. Anything unexpected on that path, an error included, sends
 # the file down the pure path, so diagnostics always come from the reference.
 
 _CParser = getattr(_ruamel_main, "CParser", None)
@@ -263,17 +274,18 @@ def _unusual(text: str) -> bool:
     return any(c in text and rx.search(text) for c, rx in _UNUSUAL_TOKENS.items())
 
 
-# libyaml's composer recurses in C: bound the nesting depth it can meet. Block nesting is
-# at most the longest line (each level is indented further), flow nesting at most the
-# number of `[` and `{`.
-_MAX_DEPTH = 10_000
+# The fast path reads libyaml's event stream and builds the data straight from it, without
+# composing nodes first. It keeps its own stack, so nesting costs no recursion; a file
+# nested deeper than any story needs is left to the pure path all the same, which reports
+# what it makes of it.
+_MAX_DEPTH = 200
 
 
 class _Fallback(Exception):
     """The fast path cannot vouch for this file: take the pure path."""
 
 
-def _quick_tags() -> tuple[dict[str, list[tuple[Tag, re.Pattern[str]]]], list[Any], Tag, Tag, Tag]:
+def _quick_tags() -> tuple[dict[str, list[tuple[Tag, re.Pattern[str]]]], list[Any], Tag]:
     reference = VersionedResolver(version=(1, 2))
     made: dict[str, Tag] = {}
 
@@ -282,85 +294,153 @@ def _quick_tags() -> tuple[dict[str, list[tuple[Tag, re.Pattern[str]]]], list[An
 
     table = {first: [(tag(t), rx) for t, rx in entries]
              for first, entries in reference.versioned_resolver.items()}
-    return (table, table.pop(None, []), tag(reference.DEFAULT_SCALAR_TAG),
-            tag(reference.DEFAULT_SEQUENCE_TAG), tag(reference.DEFAULT_MAPPING_TAG))
+    return table, table.pop(None, []), tag(reference.DEFAULT_SCALAR_TAG)
 
 
-_IMPLICIT, _IMPLICIT_ANY, _STR_TAG, _SEQ_TAG, _MAP_TAG = _quick_tags()
+_IMPLICIT, _IMPLICIT_ANY, _STR_TAG = _quick_tags()
 
 
-class _QuickResolver(VersionedResolver):
-    """ruamel's YAML 1.2 implicit resolution, minus the per-call version lookups. The
-    tags are shared objects, so the converter compares them by identity."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode:
-            if implicit[0]:
-                for tag, regexp in _IMPLICIT.get(value[0] if value else "", ()):
-                    if regexp.match(value):
-                        return tag
-                for tag, regexp in _IMPLICIT_ANY:
-                    if regexp.match(value):
-                        return tag
-            return _STR_TAG
-        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+def _resolves_to_str(value: str) -> bool:
+    """Does ruamel's YAML 1.2 implicit resolution (what composing gives the pure path)
+    make the plain scalar `value` a string?"""
+    for tag, regexp in _IMPLICIT.get(value[0] if value else "", ()):
+        if regexp.match(value):
+            return tag is _STR_TAG
+    for tag, regexp in _IMPLICIT_ANY:
+        if regexp.match(value):
+            return tag is _STR_TAG
+    return True
 
 
-def _fast_compose(text: str) -> Node | None:
+# The first characters of a plain scalar `_plain` may turn into something other than text.
+_NOT_TEXT_STARTS = frozenset("~nNtTfF-+.0123456789")
+
+
+def _fast_read(text: str) -> tuple[Any, dict[Path_, tuple[int, int]],
+                                   dict[Path_, tuple[int, int]]] | None:
+    """What `_Converter.convert` gives for `text`, built from libyaml's events; None when
+    the fast path does not apply (no C parser, an unusual construct, no document, nesting
+    deeper than `_MAX_DEPTH`, anything it does not expect)."""
     if _CParser is None or _unusual(text):
         return None
-    if text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0) \
-            > _MAX_DEPTH:
+    parser = _CParser(text)
+    try:
+        return _from_events(parser.get_event)
+    except _Fallback:
         return None
-    yaml = YAML(typ="safe", pure=False)
-    yaml.Resolver = _QuickResolver
-    return yaml.compose(text)
+    finally:
+        parser.dispose()
 
 
-def _fast_convert(root: Node) -> tuple[Any, dict[Path_, tuple[int, int]],
-                                       dict[Path_, tuple[int, int]]]:
-    """What `_Converter.convert` gives for a tree composed by libyaml, which writes plain
-    scalars with style '' where ruamel writes None."""
+def _from_events(get: Any) -> tuple[Any, dict[Path_, tuple[int, int]],
+                                    dict[Path_, tuple[int, int]]] | None:
     values: dict[Path_, tuple[int, int]] = {}
     keys: dict[Path_, tuple[int, int]] = {}
-    seen: set[int] = set()
-    str_tag, seq_tag, map_tag = _STR_TAG, _SEQ_TAG, _MAP_TAG
-    scalar_node, sequence_node, mapping_node = ScalarNode, SequenceNode, MappingNode
-    plain = _plain
+    plain, to_str = _plain, _resolves_to_str
+    not_text, not_key = _NOT_TEXT_STARTS, _NOT_TEXT_STARTS | {"<"}
+    scalar, map_start, seq_start = ScalarEvent, MappingStartEvent, SequenceStartEvent
+    ends = (MappingEndEvent, SequenceEndEvent)
 
-    def convert(node: Node, path: Path_) -> Any:
-        mark = node.start_mark
-        values[path] = (mark.line + 1, mark.column + 1)
-        cls = node.__class__
-        tag = node.ctag
-        if cls is scalar_node:
-            if tag is str_tag or node.style:
-                return node.value
-            return plain(node.value)
-        if id(node) in seen:  # an alias: the same node twice
-            raise _Fallback
-        seen.add(id(node))
-        if cls is sequence_node and tag is seq_tag:
-            return [convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        if cls is not mapping_node or tag is not map_tag:
-            raise _Fallback
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.__class__ is not scalar_node or key_node.value == "<<":
-                raise _Fallback
-            key = key_node.value if key_node.style else plain(key_node.value)
-            key = str(key) if key is not None else ""
-            if key in out:
-                raise _Fallback
-            here = (*path, key)
-            mark = key_node.start_mark
-            keys[here] = (mark.line + 1, mark.column + 1)
-            value = out[key] = convert(value_node, here)
-            if value is None and value_node.value == "" and not value_node.style:
-                values[here] = keys[here]
-        return out
+    if get().__class__ is not StreamStartEvent:
+        raise _Fallback
+    event = get()
+    if event.__class__ is StreamEndEvent:
+        return None  # no document: the pure path reports it
+    if event.__class__ is not DocumentStartEvent:
+        raise _Fallback
 
-    return convert(root, ()), values, keys
+    # The open collections, innermost last: (container, its path, is it a mapping).
+    stack: list[tuple[Any, Path_, bool]] = []
+    container: Any = None  # the innermost open collection (None: the document's root)
+    path: Path_ = ()
+    in_map = False
+    key: Any = None  # in a mapping: the key read and awaiting its value, or None
+    here: Path_ = ()
+    root: Any = None
+    while True:
+        event = get()
+        cls = event.__class__
+        if cls is scalar:
+            if event.anchor is not None or event.ctag is not None:
+                raise _Fallback
+            mark = event.start_mark
+            raw = event.value
+            if in_map:
+                if key is None:  # a mapping key
+                    if event.style or (raw and raw[0] not in not_key):
+                        key = raw
+                    else:
+                        if raw == "<<":
+                            raise _Fallback
+                        key = plain(raw)
+                        key = str(key) if key is not None else ""
+                    if key in container:
+                        raise _Fallback
+                    here = (*path, key)
+                    keys[here] = (mark.line + 1, mark.column + 1)
+                    continue
+            elif container is not None:
+                here = (*path, len(container))
+            if event.style or (raw and raw[0] not in not_text):
+                value = raw  # quoted or block text, or plain text `_plain` leaves as is
+                values[here] = (mark.line + 1, mark.column + 1)
+            else:
+                value = plain(raw)
+                if value is not raw and to_str(raw):
+                    value = raw
+                if value is None and raw == "" and in_map:
+                    # An empty value has no text of its own; libyaml places it at the next
+                    # token, often on the next line. The key is where the writer looks.
+                    values[here] = keys[here]
+                else:
+                    values[here] = (mark.line + 1, mark.column + 1)
+            if in_map:
+                container[key] = value
+                key = None
+            elif container is not None:
+                container.append(value)
+            else:
+                root = value
+            continue
+        if cls is map_start or cls is seq_start:
+            if event.anchor is not None or event.ctag is not None:
+                raise _Fallback
+            if in_map:
+                if key is None:
+                    raise _Fallback  # a collection as a mapping key
+            elif container is not None:
+                here = (*path, len(container))
+            mark = event.start_mark
+            values[here] = (mark.line + 1, mark.column + 1)
+            value = {} if cls is map_start else []
+            if in_map:
+                container[key] = value
+                key = None
+            elif container is not None:
+                container.append(value)
+            else:
+                root = value
+            if len(stack) >= _MAX_DEPTH:
+                raise _Fallback
+            in_map = cls is map_start
+            container, path = value, here
+            stack.append((container, path, in_map))
+            continue
+        if cls in ends:
+            if not stack or key is not None:
+                raise _Fallback
+            stack.pop()
+            if stack:
+                container, path, in_map = stack[-1]
+            else:
+                container, path, in_map = None, (), False
+            continue
+        if cls is DocumentEndEvent and not stack and container is None:
+            break
+        raise _Fallback  # an alias, a second document, or something unforeseen
+    if get().__class__ is not StreamEndEvent:
+        raise _Fallback  # a second document
+    return root, values, keys
 
 
 def _utf8_error(raw: bytes, exc: UnicodeDecodeError, path: str) -> Diagnostic:
@@ -409,9 +489,9 @@ def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnost
     except UnicodeDecodeError as exc:
         return None, [*problems, _utf8_error(raw, exc, path)]
     try:
-        node = _fast_compose(text)
-        if node is not None:
-            data, values, keys = _fast_convert(node)
+        fast = _fast_read(text)
+        if fast is not None:
+            data, values, keys = fast
             return SourceFile(path, text, data, values, keys), problems
     except Exception:  # the pure path below reports whatever went wrong
         pass

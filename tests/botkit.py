@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.testing import EmulatorThread, Message
@@ -25,11 +25,10 @@ class BotProcess:
     content: Path
     db: Path
     log: Path
-    users: dict[int, Player] = field(default_factory=dict)
 
     def player(self, user_id: int, name: str = "Ana", language: str = "en") -> Player:
         self.emu.user(user_id, name, language)
-        return Player(self, user_id)
+        return Player(self.emu, user_id)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -69,12 +68,10 @@ def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
 
 @dataclass
 class Player:
-    bot: BotProcess
-    id: int
+    """One Telegram user talking to the bot through the emulator."""
 
-    @property
-    def emu(self) -> EmulatorThread:
-        return self.bot.emu
+    emu: EmulatorThread
+    id: int
 
     def messages(self) -> list[Message]:
         return self.emu.bot_messages(self.id)

@@ -138,7 +138,7 @@ def test_unusual_constructs_take_the_pure_path() -> None:
 @needs_c
 def test_deep_nesting_is_left_to_the_pure_path() -> None:
     text = "a: " + "[" * 20_000 + "]" * 20_000
-    assert source._fast_compose(text) is None
+    assert source._fast_read(text) is None
     _same(text.encode())
 
 

@@ -394,3 +394,53 @@ def test_action_for_a_moved_on_player_is_stale(tmp_path):
             assert not stale.ok and stale.error == "stale"
 
     run(main())
+
+
+# ---- the pipelined writer ------------------------------------------------------------
+
+
+def test_failed_batch_requeues_the_batches_computed_on_it(tmp_path):
+    """A key applied before is not looked up ahead: the batch holding its replay fails at
+    INSERT, the batch computed behind it is discarded, and both run again correctly."""
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            players = [f"p{i}" for i in range(20)]
+            await asyncio.gather(*(store.register(p) for p in players))
+            first = await store.apply("p0", Start(), "start-p0")
+            await asyncio.gather(*(store.apply(p, Start(), f"start-{p}") for p in players[1:]))
+            states = {p: await store.state(p) for p in players}
+            taps = [store.apply("p0", Start(), "start-p0")]  # a replay, first in the queue
+            taps += [store.apply(p, next_action(GAME, states[p]), f"tap-{p}") for p in players]
+            results = await asyncio.gather(*taps)
+            assert results[0].replayed and results[0].summary == first.summary
+            assert all(r.ok and not r.replayed for r in results[1:])
+            for p in players:
+                assert (await store.state(p))["turn"] == 2
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM applied_actions") == 40
+    assert_consistent(db)
+
+
+def test_another_writer_is_detected_not_overwritten(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as a, await opened(db) as b:
+            await a.register("ana")
+            await a.apply("ana", Start(), "s")
+            stale = await a.state("ana")  # now cached by `a`
+            await b.apply("ana", next_action(GAME, await b.state("ana")), "by-b")
+            await b.grant("ana", 3, "by b")  # the ledger grew too
+            r = await a.apply("ana", next_action(GAME, stale), "by-a")
+            # `a` noticed the save moved, reloaded it and applied the tap to the real state
+            assert not r.ok and r.error == "stale"
+            fresh = await a.state("ana")
+            assert fresh["turn"] == 2 and balance_matches_ledger(fresh)
+            r = await a.apply("ana", next_action(GAME, fresh), "by-a-2")
+            assert r.ok and (await a.state("ana"))["turn"] == 3
+
+    run(main())
+    assert_consistent(db)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from bot.testing.html import html_to_plain
@@ -162,6 +163,7 @@ class Emulator:
         self.faults: dict[str, list[Any]] = {}  # method -> [remaining, retry_after]
         self.history: dict[int, dict[str, Any]] = {}
         self.pending: list[dict[str, Any]] = []
+        self.redeliver: list[dict[str, Any]] = []  # replays, delivered whatever the offset
         self.allowed_updates: list[str] | None = None
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(100_001)
@@ -171,6 +173,10 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._closing = False
+        self._outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self._sender: asyncio.Task | None = None
+        self.deliveries: list[tuple[int, int | str]] = []  # webhook: (update_id, status)
 
     # ---- server -----------------------------------------------------------------------
 
@@ -181,6 +187,8 @@ class Emulator:
     async def start(self) -> str:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._outbox = asyncio.Queue()
+        self._sender = asyncio.create_task(self._deliver_loop())
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
@@ -194,6 +202,13 @@ class Emulator:
         return self.base_url
 
     async def stop(self) -> None:
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -428,11 +443,59 @@ class Emulator:
         return True
 
     def api_setwebhook(self, params: dict[str, Any]) -> bool:
-        url = params.get("url") or ""
+        url = str(params.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad("secret token contains unallowed characters")
         with self.lock:
-            self.webhook = {"url": url, "secret_token": params.get("secret_token")} if url \
-                else None
+            self.webhook = {"url": url, "secret_token": secret} if url else None
+            if self.webhook:
+                for update in self.pending:
+                    self._enqueue(update)
+                self.pending.clear()
         return True
+
+    def _enqueue(self, update: dict[str, Any]) -> None:
+        assert self._loop is not None and self._outbox is not None
+        item = copy.deepcopy(update)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._outbox.put_nowait(item)
+        else:
+            self._loop.call_soon_threadsafe(self._outbox.put_nowait, item)
+
+    async def _deliver_loop(self) -> None:
+        """Push updates to the webhook one at a time, retrying failures with backoff as
+        Telegram does (the same update_id each time)."""
+        assert self._outbox is not None
+        async with aiohttp.ClientSession() as client:
+            while True:
+                update = await self._outbox.get()
+                for attempt in range(6):
+                    hook = self.webhook
+                    if not hook:
+                        with self.lock:
+                            self.pending.append(update)
+                        break
+                    headers = {}
+                    if hook.get("secret_token"):
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                    try:
+                        async with client.post(hook["url"], json=update, headers=headers,
+                                               timeout=aiohttp.ClientTimeout(total=10)) as r:
+                            status: int | str = r.status
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        status = type(exc).__name__
+                    with self.lock:
+                        self.deliveries.append((update["update_id"], status))
+                    if isinstance(status, int) and status < 300:
+                        break
+                    await asyncio.sleep(0.2 * 2 ** attempt)
 
     def api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -474,7 +537,10 @@ class Emulator:
                          if wanted is None or next(k for k in u if k != "update_id") in wanted]
                 if offset < 0:
                     ready = ready[offset:]
-                if ready or time.monotonic() >= deadline:
+                if self.redeliver:
+                    ready = [*self.redeliver, *ready]
+                    self.redeliver.clear()
+                if ready or time.monotonic() >= deadline or self._closing:
                     return copy.deepcopy(ready[:limit])
             assert self._wake is not None
             self._wake.clear()
@@ -629,7 +695,10 @@ class Emulator:
         with self.lock:
             update = {"update_id": next(self._update_ids), **update}
             self.history[update["update_id"]] = copy.deepcopy(update)
-            self.pending.append(update)
+            if self.webhook:
+                self._enqueue(update)
+            else:
+                self.pending.append(update)
         self._notify()
         return update["update_id"]
 
@@ -663,9 +732,14 @@ class Emulator:
         return self._push(update), qid
 
     def replay(self, update_id: int) -> None:
-        """Deliver an already delivered update again, with the same update_id."""
+        """Deliver an already delivered update again, with the same update_id, on the next
+        getUpdates whatever its offset: what a bot sees when it crashed after handling an
+        update but before confirming it (or when a webhook delivery is retried)."""
         with self.lock:
-            self.pending.append(copy.deepcopy(self.history[update_id]))
+            if self.webhook:
+                self._enqueue(self.history[update_id])
+            else:
+                self.redeliver.append(copy.deepcopy(self.history[update_id]))
         self._notify()
 
     def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:

@@ -33,6 +33,7 @@ class Job:
     action: Action | None = None
     args: dict[str, Any] = field(default_factory=dict)
     future: Any = None  # asyncio.Future, resolved by the writer after COMMIT
+    attempt: int = 0  # 1: computed again after a failed batch (keys are then looked up)
 
     @property
     def alone(self) -> bool:
@@ -73,6 +74,7 @@ class Batch:
         lambda: [0, 0]))
     events: list[tuple] = field(default_factory=list)
     applied: list[tuple] = field(default_factory=list)
+    _boards: tuple[str, ...] | None = None
 
     # -- running jobs ---------------------------------------------------------------------
 
@@ -208,7 +210,9 @@ class Batch:
         rows = []
         scores: list[tuple[str, int, int]] = []
         seq, lid = rec.ledger_seq, self.next_id
-        boards = boards_at(self.now)
+        boards = self._boards
+        if boards is None:
+            boards = self._boards = boards_at(self.now)
         for e, kind in zip(tail, kinds, strict=True):
             seq += 1
             rows.append((lid, rec.id, seq, e["amount"], kind, e["reason"], e["cause"], key,
@@ -216,9 +220,12 @@ class Batch:
             if kind in SCORED_KINDS:
                 scores.extend((b, e["amount"], lid) for b in boards)
             lid += 1
-        old_ach, new_ach = set(rec.state["achievements"]), set(new["achievements"])
-        ach = [(rec.id, a, self.now) for a in new_ach - old_ach]
-        gone = [(rec.id, a) for a in old_ach - new_ach]
+        ach: list[tuple] = []
+        gone: list[tuple] = []
+        if new["achievements"] is not rec.state["achievements"]:  # step replaces, never edits
+            old_ach, new_ach = set(rec.state["achievements"]), set(new["achievements"])
+            ach = [(rec.id, a, self.now) for a in new_ach - old_ach]
+            gone = [(rec.id, a) for a in old_ach - new_ach]
         # From here on nothing can fail: publish the job's effects.
         self.next_id = lid
         self.ledger.extend(rows)
@@ -244,7 +251,7 @@ class Batch:
     # -- rows for the shell ---------------------------------------------------------------
 
     def save_rows(self) -> list[tuple]:
-        return [(dump_state(r.state), r.state["content_version"], r.state.get("fragment"),
+        return [(dump_state(r.state, r.memo), r.state["content_version"], r.state.get("fragment"),
                  r.version, r.points, r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
                 for r in self.work.values() if r.version != r.stored_version]
 

@@ -30,24 +30,31 @@ from engine.migrate import needs_migration
 from engine.state import State
 from engine.step import Action
 from engine.store import admin, leaderboard
-from engine.store.batch import Batch, Job
+from engine.store.batch import Batch, Job, Stored
 from engine.store.connect import DURABILITY, default_seed, open_error, prepare
 from engine.store.errors import (
     AdminError,
     BatchFailed,
     StoreClosed,
     StoreError,
+    StoreOpenError,
     UnknownPlayer,
 )
 from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing
+from engine.store.pipeline import (
+    Discarded,
+    Flight,
+    Guard,
+    Plan,
+    Stale,
+    key_collision,
+    submit,
+    supported,
+)
 from engine.store.reads import load, stored_results
 from engine.store.records import Record
 
 __all__ = ["SqliteStore", "prepare"]
-
-
-class _Stale(Exception):
-    """Another writer changed a save under the cache."""
 
 
 class SqliteStore:
@@ -55,7 +62,7 @@ class SqliteStore:
 
     def __init__(self, path: str | Path, game: Game, *, durability: str = "full",
                  clock: Callable[[], float] = time.time, max_batch: int = 512,
-                 cache_size: int = 100_000) -> None:
+                 cache_size: int = 100_000, pipeline: int = 2) -> None:
         if durability not in DURABILITY:
             raise ValueError(f"durability must be one of {', '.join(DURABILITY)}")
         self.path = str(path)
@@ -71,6 +78,12 @@ class SqliteStore:
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
         self._writer: asyncio.Task | None = None
+        self.pipeline = max(1, pipeline)  # batches committing or queued to commit at once
+        self._inflight: deque[Flight] = deque()
+        self._pending: dict[str, Record] = {}  # records of batches not yet committed
+        self._inflight_keys: dict[str, Stored] = {}  # their idempotency keys
+        self._next_lid: int | None = None  # the next ledger id (None: read it)
+        self._guard = Guard()
         self.batches = 0  # statistics, for the bench
         self.batched = 0
 
@@ -78,6 +91,10 @@ class SqliteStore:
     async def open(cls, path: str | Path, game: Game, **options: Any) -> SqliteStore:
         store = cls(path, game, **options)
         store._w = await prepare(path, durability=store.durability)
+        if not supported(store._w):
+            await store._w.close()
+            raise StoreOpenError("this aiosqlite version lacks the calls the store's writer"
+                                 " uses (Connection._execute, _conn); install aiosqlite 0.22")
         try:
             store._r = await aiosqlite.connect(store.path, isolation_level=None)
             await store._r.execute("PRAGMA query_only = ON")
@@ -177,6 +194,11 @@ class SqliteStore:
     def _when(self, when: float | None) -> float:
         return self.clock() if when is None else when
 
+    def _reader_conn(self) -> aiosqlite.Connection:
+        """The read connection for the writer, which still drains while closing."""
+        assert self._r is not None
+        return self._r
+
     def _reader(self) -> aiosqlite.Connection:
         if self._closing or self._r is None:
             raise StoreClosed("the store is closed")
@@ -231,102 +253,130 @@ class SqliteStore:
     async def _write_loop(self) -> None:
         while True:
             if not self._jobs:
+                if self._inflight:
+                    await self._settle()
+                    continue
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            first = self._jobs.popleft()
-            if first.alone:
-                await self._alone(first)
+            if self._jobs[0].alone:
+                while self._inflight:
+                    await self._settle()
+                if self._jobs and self._jobs[0].alone:  # (a failure may requeue a batch)
+                    await self._alone(self._jobs.popleft())
                 continue
-            jobs = [first]
-            while self._jobs and len(jobs) < self.max_batch and not self._jobs[0].alone:
+            if len(self._inflight) >= self.pipeline:
+                await self._settle()
+                continue
+            limit = self.max_batch
+            if not self._inflight and self.pipeline > 1:
+                # Nothing is committing: take half of what waits, so the other half is
+                # computed while this one commits (the batches then alternate).
+                limit = min(limit, max(1, (len(self._jobs) + 1) // 2))
+            jobs = []
+            while self._jobs and len(jobs) < limit and not self._jobs[0].alone:
                 jobs.append(self._jobs.popleft())
-            await self._batch(jobs)
-
-    async def _batch(self, jobs: list[Job]) -> None:
-        self.batches += 1
-        self.batched += len(jobs)
-        for attempt in range(2):
             try:
-                batch, results = await self._transact(jobs)
-            except _Stale:
-                self._cache.clear()
-                if attempt == 0:
-                    continue
-                _fail(jobs, BatchFailed("another process keeps changing these saves"))
-                return
-            except Exception as exc:
+                await self._launch(jobs)
+            except Exception as exc:  # a read failed: nothing was written
                 for job in jobs:
                     self._cache.pop(job.player, None)
                 _fail(jobs, _batch_error(exc))
-                return
-            self._publish(batch.work.values())
-            for job, result in zip(jobs, results, strict=True):
-                _resolve(job, result)
-            return
 
-    async def _transact(self, jobs: list[Job]) -> tuple[Batch, list[Any]]:
-        w = self._w
-        assert w is not None
-        await w.execute("BEGIN IMMEDIATE")
+    async def _launch(self, jobs: list[Job]) -> None:
+        """Compute a batch (on top of the batches still committing) and queue its write."""
+        reader = self._reader_conn()
+        players = list(dict.fromkeys(j.player for j in jobs))
+        records: dict[str, Record] = {}
+        missing = []
+        for p in players:
+            rec = self._pending.get(p)
+            if rec is not None:
+                rec = rec.copy()  # built on a batch not yet committed: check its version
+                rec.stored_version = rec.version
+                records[p] = rec
+            elif (rec := self._cache.get(p)) is not None:
+                records[p] = rec
+            else:
+                missing.append(p)
+        if missing:
+            loaded = await load(reader, missing)
+            records.update(loaded)
+            self._publish(loaded.values())  # committed rows: safe to cache
+        stored = {k: v for j in jobs if j.key and (v := self._inflight_keys.get(j.key))
+                  is not None for k in (j.key,)}
+        if any(j.attempt for j in jobs):
+            # Keys are not looked up ahead: a key applied before fails the batch's INSERT
+            # (see pipeline._rows) and its jobs come back here with attempt = 1.
+            stored.update(await stored_results(
+                reader, [j.key for j in jobs if j.key and j.key not in stored]))
+        if self._next_lid is None:
+            rows = await reader.execute_fetchall("SELECT max(id) FROM ledger")
+            self._next_lid = (rows[0][0] or 0) + 1
+        self.batches += 1
+        self.batched += len(jobs)
+        first = self._next_lid
+        batch = Batch(self.game, self.clock(), first)
+        results = [batch.run(job, records, stored) for job in jobs]
+        self._next_lid = batch.next_id
+        plan = Plan.of(batch, first)
+        self._pending.update(batch.work)
+        self._inflight_keys.update(batch.seen)
+        assert self._w is not None
+        task = submit(self._w, plan, self._guard)
+        self._inflight.append(Flight(jobs, batch, results, task))
+
+    async def _settle(self) -> None:
+        """Wait for the oldest batch's COMMIT, then publish it and acknowledge its jobs."""
+        flight = self._inflight.popleft()
         try:
-            now = self.clock()
-            players = list(dict.fromkeys(j.player for j in jobs))
-            records = {p: r for p in players if (r := self._cache.get(p)) is not None}
-            missing = [p for p in players if p not in records]
-            if missing:
-                loaded = await load(w, missing)
-                records.update(loaded)
-                self._publish_loaded(loaded.values())
-            stored = await stored_results(w, [j.key for j in jobs if j.key])
-            top = (await (await w.execute("SELECT max(id) FROM ledger")).fetchone())[0]
-            batch = Batch(self.game, now, (top or 0) + 1)
-            results = [batch.run(job, records, stored) for job in jobs]
-            await self._write(w, batch)
-            await w.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await w.execute("ROLLBACK")
-            raise
-        return batch, results
+            await flight.task
+        except BaseException as exc:
+            await self._failed(flight, exc)
+            return
+        work = flight.batch.work
+        self._publish(work.values())
+        for p, rec in work.items():
+            if self._pending.get(p) is rec:
+                del self._pending[p]
+        for k, st in flight.batch.seen.items():
+            if self._inflight_keys.get(k) is st:
+                del self._inflight_keys[k]
+        for job, result in zip(flight.jobs, flight.results, strict=True):
+            _resolve(job, result)
 
-    def _publish_loaded(self, records: Iterable[Record]) -> None:
-        # Freshly read committed rows are safe to cache; the batch works on copies.
-        self._publish(records)
-
-    async def _write(self, w: aiosqlite.Connection, batch: Batch) -> None:
-        saves = batch.save_rows()
-        if saves:
-            cur = await w.executemany(
-                "UPDATE saves SET state = ?, content_version = ?, fragment = ?, version = ?,"
-                " points = ?, ledger_seq = ?, ledger_from = ?, updated = ?"
-                " WHERE player = ? AND version = ?", saves)
-            if cur.rowcount != len(saves):
-                raise _Stale()
-        if batch.ledger:
-            await w.executemany(
-                "INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
-                " turn, day, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.ledger)
-        if batch.unachieved:
-            await w.executemany("DELETE FROM achievements WHERE player = ? AND achievement = ?",
-                                batch.unachieved)
-        if batch.achievements:
-            await w.executemany("INSERT INTO achievements VALUES (?, ?, ?)", batch.achievements)
-        scores = batch.score_rows()
-        if scores:
-            await w.executemany(
-                "INSERT INTO scores (board, player, score, reached) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (board, player) DO UPDATE SET score = score + excluded.score,"
-                " reached = excluded.reached", scores)
-        await w.executemany(
-            "INSERT INTO events (time, player, op, key, ok, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            batch.events)
-        if batch.applied:
-            await w.executemany(
-                "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", batch.applied)
+    async def _failed(self, flight: Flight, exc: BaseException) -> None:
+        """Nothing of `flight` was written; the batches behind it are discarded and their
+        jobs queued again, as they were computed on its effects."""
+        later = list(self._inflight)
+        self._inflight.clear()
+        for f in later:
+            with contextlib.suppress(BaseException):
+                await f.task
+        self._pending.clear()
+        self._inflight_keys.clear()
+        self._next_lid = None
+        self._guard.poisoned = False
+        again = [j for f in later for j in f.jobs]
+        jobs = flight.jobs
+        if isinstance(exc, Discarded):
+            again = jobs + again
+        elif (isinstance(exc, Stale) or key_collision(exc)) and not any(
+                j.attempt for j in jobs):
+            if isinstance(exc, Stale):
+                self._cache.clear()
+            for job in jobs:
+                job.attempt = 1
+            again = jobs + again
+        else:
+            for job in jobs:
+                self._cache.pop(job.player, None)
+            if isinstance(exc, Stale):
+                exc = BatchFailed("another process keeps changing these saves")
+            _fail(jobs, _batch_error(exc))
+        self._jobs.extendleft(reversed(again))
 
     # ---- operations that run alone, each in its own transaction -------------------------
 

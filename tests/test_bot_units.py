@@ -1,0 +1,115 @@
+"""Bot pieces without Telegram: settings, page splitting, callback data, the `diana bot`
+command's failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from bot.keyboards import ChoiceCb, screen_keyboard
+from bot.testing.html import html_to_plain
+from bot.views import split_blocks, units
+from engine.screen import ChoiceView, Screen
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
+
+
+def env(**kw: str) -> dict[str, str]:
+    return {"BOT_TOKEN": TOKEN, "DIANA_CONTENT": str(ROOT / "content"), **kw}
+
+
+def test_config_defaults_and_values(tmp_path):
+    c = load_config(env(DIANA_ADMINS="1, 22", TELEGRAM_API_BASE="http://127.0.0.1:9/",
+                        DIANA_RATE_LIMIT="5/2", DIANA_LOG_LEVEL="debug"),
+                    dotenv=tmp_path / "none")
+    assert c.admins == {1, 22} and c.api_base == "http://127.0.0.1:9"
+    assert (c.rate_count, c.rate_window, c.log_level) == (5, 2.0, "DEBUG")
+    assert c.db == Path("diana.sqlite3")
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    f = tmp_path / ".env"
+    f.write_text(f"# comment\nexport BOT_TOKEN='{TOKEN}'\nDIANA_ADMINS=7\n")
+    c = load_config({"DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "8"}, dotenv=f)
+    assert c.token == TOKEN and c.admins == {8}
+    f.write_text("not a setting\n")
+    with pytest.raises(ConfigError, match=r"\.env:1: expected KEY=VALUE"):
+        load_config(env(), dotenv=f)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("BOT_TOKEN", "", "BOT_TOKEN is not set"),
+    ("BOT_TOKEN", "nope", "BOT_TOKEN is malformed"),
+    ("DIANA_ADMINS", "1,bob", "'bob' is not one"),
+    ("DIANA_RATE_LIMIT", "fast", "DIANA_RATE_LIMIT"),
+    ("DIANA_LOG_LEVEL", "LOUD", "DIANA_LOG_LEVEL"),
+    ("TELEGRAM_API_BASE", "ftp://x", "TELEGRAM_API_BASE"),
+    ("DIANA_CONTENT", "/nonexistent", "not a content directory"),
+    ("DIANA_DB", "/nonexistent/dir/db.sqlite3", "does not exist"),
+])
+def test_bad_settings_fail_with_a_clear_message(tmp_path, key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(env(**{key: value}), dotenv=tmp_path / "none")
+
+
+def test_bot_run_exits_2_on_bad_settings(tmp_path):
+    full = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    full["DIANA_ENV_FILE"] = str(tmp_path / "none")
+    r = subprocess.run([sys.executable, "-m", "cli.main", "bot", "run"], cwd=ROOT, env=full,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "BOT_TOKEN is not set" in r.stderr
+
+
+def test_bot_run_exits_2_on_broken_content(tmp_path):
+    (tmp_path / "game.yaml").write_text("format: 1\nversion: 1.0.0\n")
+    full = {**os.environ, **env(DIANA_CONTENT=str(tmp_path), DIANA_DB=str(tmp_path / "d.db"),
+                                TELEGRAM_API_BASE="http://127.0.0.1:9"),
+            "DIANA_ENV_FILE": str(tmp_path / "none")}
+    r = subprocess.run([sys.executable, "-m", "cli.main", "bot", "run"], cwd=ROOT, env=full,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "error(s)" in r.stderr and "diana lint" in r.stderr
+
+
+def test_split_keeps_paragraphs_and_limits():
+    paras = [(f"Paragraph {i}. " + "word " * 300, False) for i in range(20)]
+    parts = split_blocks([("Title <&>", True), *paras])
+    assert len(parts) > 1
+    assert parts[0].startswith("<b>Title &lt;&amp;&gt;</b>")
+    for p in parts:
+        plain = html_to_plain(p)
+        assert units(plain) <= 4096
+        assert all(chunk.startswith(("Paragraph", "Title")) for chunk in plain.split("\n\n"))
+
+
+def test_split_cuts_an_overlong_paragraph_at_words():
+    text = "emoji 😀 " * 1500  # astral characters count twice in UTF-16
+    parts = split_blocks([(text, False)])
+    assert len(parts) >= 3
+    assert all(units(html_to_plain(p)) <= 4096 for p in parts)
+    assert " ".join(html_to_plain(p) for p in parts).split() == text.split()
+
+
+def test_callback_data_fits_and_round_trips():
+    choices = tuple(ChoiceView(f"c{i}", "Долгий выбор " * 20, i % 2 == 0, "why", i)
+                    for i in range(30))
+    screen = Screen("f", None, "text", choices, ending="good", ending_label="Good")
+
+    class FakeContent:
+        digest = "abcdef0123"
+
+        class manifest:
+            class currency:
+                emoji = "💋"
+
+    kb = screen_keyboard(FakeContent, screen, 10**9, "en")  # type: ignore[arg-type]
+    data = [b.callback_data for row in kb.inline_keyboard for b in row]
+    assert all(len(d.encode()) <= 64 for d in data)
+    assert ChoiceCb.unpack(data[5]) == ChoiceCb(turn=10**9, index=5, tag="abcd")
+    assert kb.inline_keyboard[1][0].text.startswith("🔒 ")
+    assert kb.inline_keyboard[-1][0].callback_data == f"r:{10**9}"

@@ -63,6 +63,13 @@ class SourceFile:
         Falls back to the nearest ancestor, so a location always exists.
         """
         p = tuple(path)
+        # The node itself is nearly always there: look it up before walking up.
+        if key and p in self.keys:
+            line, col = self.keys[p]
+            return Loc(self.path, line, col)
+        found = self.values.get(p)
+        if found is not None:
+            return Loc(self.path, found[0], found[1])
         while True:
             if key and p in self.keys:
                 line, col = self.keys[p]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from engine.model import (
     All,
@@ -37,6 +40,32 @@ class Owner:
         return "the manifest"
 
 
+T = TypeVar("T")
+
+
+def _once_per_content(walk: Callable[[Content], Iterator[T]]) -> Callable[[Content], Iterator[T]]:
+    """Walk each content once: a content is immutable, and lint walks the same one many
+    times (every check that looks at effects, requirements or texts). The result is kept
+    while the content lives."""
+    walked: dict[int, tuple[weakref.ref[Content], tuple[T, ...]]] = {}
+
+    def forget(ref: weakref.ref[Content], key: int) -> None:
+        if walked.get(key, (None,))[0] is ref:
+            del walked[key]
+
+    @functools.wraps(walk)
+    def cached(content: Content) -> Iterator[T]:
+        key = id(content)
+        hit = walked.get(key)
+        if hit is not None and hit[0]() is content:
+            return iter(hit[1])
+        items = tuple(walk(content))
+        walked[key] = (weakref.ref(content, lambda ref: forget(ref, key)), items)
+        return iter(items)
+
+    return cached
+
+
 def requirement_nodes(req: Requirement | None) -> Iterator[Requirement]:
     if req is None:
         return
@@ -48,6 +77,7 @@ def requirement_nodes(req: Requirement | None) -> Iterator[Requirement]:
         yield from requirement_nodes(req.item)
 
 
+@_once_per_content
 def effects(content: Content) -> Iterator[tuple[Owner, Effect]]:
     for f in content.fragments.values():
         for e in (*f.on_enter, *f.on_first_enter):
@@ -60,6 +90,7 @@ def effects(content: Content) -> Iterator[tuple[Owner, Effect]]:
             yield Owner(rule=r), e
 
 
+@_once_per_content
 def requirement_roots(content: Content) -> Iterator[tuple[Owner, Requirement]]:
     """Every top-level requirement (a choice's `requires`, a rule's or effect's `if`, a
     paragraph's `if`) with its owner."""
@@ -78,6 +109,7 @@ def requirement_roots(content: Content) -> Iterator[tuple[Owner, Requirement]]:
             yield owner, e.cond
 
 
+@_once_per_content
 def requirements(content: Content) -> Iterator[tuple[Owner, Requirement]]:
     """Every requirement node (nested ones included) with its owner."""
     for owner, root in requirement_roots(content):
@@ -85,6 +117,7 @@ def requirements(content: Content) -> Iterator[tuple[Owner, Requirement]]:
             yield owner, node
 
 
+@_once_per_content
 def texts(content: Content) -> Iterator[tuple[str, Text]]:
     """Every text a player can see, with what it is."""
     m = content.manifest

@@ -416,6 +416,7 @@ def test_failed_batch_requeues_the_batches_computed_on_it(tmp_path):
             results = await asyncio.gather(*taps)
             assert results[0].replayed and results[0].summary == first.summary
             assert all(r.ok and not r.replayed for r in results[1:])
+            assert store.requeued == 21, store.requeued  # the failed batch and the one behind
             for p in players:
                 assert (await store.state(p))["turn"] == 2
 

@@ -64,10 +64,12 @@ def translations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for what, text in texts(content):
         by_file[text.loc.file].append((what, text))
     for entries in by_file.values():
-        if not any(len(t.by_locale) > 1 or t.locales[0] != locales[0] for _, t in entries):
+        if not any(len(t.by_locale) > 1 or t.by_locale[0][0] != locales[0]
+                   for _, t in entries):
             continue
         for what, text in entries:
-            missing = [loc for loc in locales if loc not in text.locales]
+            have = text.locales
+            missing = [loc for loc in locales if loc not in have]
             if missing:
                 yield diag("L001", f"{what} has no {', '.join(missing)} translation", text.loc,
                            "this file is translated, so every text in it needs every locale")

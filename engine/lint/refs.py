@@ -125,7 +125,7 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
 @check
 def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for what, text in texts(content):
-        for template in text.values():
+        for _, template in text.by_locale:
             for name in variables(template):
                 reason = unknown_variable(name, content.stats, content.items)
                 if reason:
@@ -138,7 +138,7 @@ def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Dia
 def unknown_locales(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     declared = content.manifest.locales
     for what, text in texts(content):
-        for locale in text.locales:
+        for locale, _ in text.by_locale:
             if locale not in declared:
                 yield diag("R007", f"{what} is given in locale `{locale}`, which the manifest"
                            " does not declare", text.loc, _hint(locale, declared)

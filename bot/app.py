@@ -57,7 +57,7 @@ async def open_diana(config: Config) -> AsyncIterator[Diana]:
         store = await SqliteStore.open(config.db, game)
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
-    diana = Diana(config, store, game)
+    diana = Diana(config, store)
     try:
         yield diana
     finally:

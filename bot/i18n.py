@@ -8,7 +8,6 @@ from typing import Any
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "welcome_back": "Welcome back, {name}. Here is where you left off.",
-        "place_gone": "The story changed and your place in it is gone; starting over.",
         "stale": "That button is from an earlier page. /start shows where you are.",
         "updated": "The story was updated. Here is where you are now.",
         "invalid_button": "That button is not valid.",
@@ -42,8 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
                  " — what you have unlocked\n/leaderboard — the best players\n/restart — start"
                  " the story over\n/language — change the language\n/help — this message"),
         "language_prompt": "Choose your language:",
-        "language_set": "Language set: English.",
-        "language_unavailable": "Changing the language is not available yet.",
+        "language_set": "Language set: {language}.",
         "admin_only": "Sorry, that command is for the story's admins.",
         "flood": "Easy there — too many messages. Wait a few seconds and try again.",
         "unknown": "I understand the buttons and commands: /help lists them.",
@@ -58,7 +56,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "es": {
         "welcome_back": "Hola de nuevo, {name}. Sigues donde lo dejaste.",
-        "place_gone": "La historia cambió y tu lugar en ella ya no existe; empiezas de nuevo.",
         "stale": "Ese botón es de una página anterior. /start te muestra dónde estás.",
         "updated": "La historia se actualizó. Aquí es donde estás ahora.",
         "invalid_button": "Ese botón no es válido.",
@@ -93,8 +90,7 @@ STRINGS: dict[str, dict[str, str]] = {
                  " empezar la historia de nuevo\n/language — cambiar el idioma\n/help — este"
                  " mensaje"),
         "language_prompt": "Elige tu idioma:",
-        "language_set": "Idioma: español.",
-        "language_unavailable": "Cambiar el idioma aún no está disponible.",
+        "language_set": "Idioma: {language}.",
         "admin_only": "Lo siento, ese comando es para los administradores de la historia.",
         "flood": "Despacio — demasiados mensajes. Espera unos segundos y vuelve a intentarlo.",
         "unknown": "Entiendo los botones y los comandos: /help los muestra.",
@@ -110,7 +106,11 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 LOCALES = tuple(STRINGS)
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+# How each language names itself (a content locale without the bot's own strings shows its
+# story text, and these interface strings in English)
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch",
+                  "it": "Italiano", "pt": "Português", "ru": "Русский", "uk": "Українська",
+                  "ca": "Català", "gl": "Galego", "eu": "Euskara"}
 PLAYER_COMMANDS = ("start", "profile", "achievements", "leaderboard", "restart", "language",
                    "help")
 

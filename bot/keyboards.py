@@ -1,8 +1,10 @@
 """Inline keyboards and their compact callback data (always within Telegram's 64 bytes).
 
     c:<turn>:<index>:<tag>   a choice: the player's turn when the page was shown (a state
-                             version: any other turn is stale), the choice's position on
-                             the page, and a tag of the content it was rendered from
+                             version: any other turn is stale; it never repeats in a save,
+                             as the store's reset keeps the counter running), the choice's
+                             position on the page, and a tag of the content it was
+                             rendered from
     r:<turn>                 restart now (the "play again" button, the confirmation)
     k:<turn>                 keep playing (cancel a restart)
     b:<all|week|month>       a leaderboard tab
@@ -87,6 +89,8 @@ def board_keyboard(current: str, locale: str) -> InlineKeyboardMarkup:
                 BoardCb(kind=kind)) for kind in BOARDS]])
 
 
-def language_keyboard(locales: tuple[str, ...]) -> InlineKeyboardMarkup:
+def language_keyboard(locales: tuple[str, ...], current: str | None = None
+                      ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[
-        _button(LANGUAGE_NAMES.get(code, code), LangCb(locale=code)) for code in locales]])
+        _button(("• " if code == current else "") + LANGUAGE_NAMES.get(code, code),
+                LangCb(locale=code)) for code in locales]])

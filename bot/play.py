@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from html import escape
 from pathlib import Path
 
 from aiogram import Bot
@@ -20,7 +21,7 @@ from aiogram.types import (
 )
 
 from bot import views
-from bot.i18n import pick_locale, t
+from bot.i18n import LANGUAGE_NAMES, pick_locale, t
 from bot.keyboards import (
     ChoiceCb,
     KeepCb,
@@ -82,6 +83,11 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
     if screen is None:
         screen = render(game, state)
     locale = state["player"]["locale"]
+    moved = diana.moved.pop(player, None)
+    if moved is not None:  # the save was moved to new content: say so once, first
+        notices = (*moved.outcome.notices, *notices)
+        if moved.notice:
+            lead = f"{moved.notice}\n\n{lead}" if lead else moved.notice
     previous = diana.last_page.pop(player, None)
     for old in {previous, (moved_from.chat.id, moved_from.message_id) if moved_from else None}:
         if old is not None:
@@ -124,6 +130,12 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
     if result.replayed:
         log.info("replayed %s for %s: nothing to do", result.key, player)
         return
+    if result.migration is not None:  # the save was moved to new content first
+        diana.moved[player] = result.migration
+        if not (result.ok and result.outcome is not None):
+            state = result.migration.outcome.state
+            await send_page(bot, diana, chat_id, player, state, moved_from=moved_from)
+            return
     if result.ok and result.outcome is not None:
         o = result.outcome
         await send_page(bot, diana, chat_id, player, o.state, o.screen, o.notices, lead,
@@ -153,32 +165,25 @@ async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int
         await diana.store.register(player, name=user.first_name or str(user.id),
                                    locale=pick_locale(user.language_code, m.locales,
                                                       m.default_locale))
-        state, notice, notices = await resumed(diana, player)
+        state = await resumed(diana, player)
         locale = state["player"]["locale"]
         if state["fragment"] is None:
             result = await diana.store.apply(player, Start(today()), message_key(update_id))
             await report(bot, diana, chat_id, player, result, locale)
-        elif state["fragment"] not in diana.game.content.fragments:  # a store that does not
-            result = await diana.store.apply(player, Restart(today()),  # migrate saves
-                                             message_key(update_id))
-            await report(bot, diana, chat_id, player, result, locale,
-                         lead=t(locale, "place_gone"))
         else:
-            await send_page(bot, diana, chat_id, player, state, notices=notices,
-                            lead=notice or t(locale, "welcome_back",
-                                             name=state["player"]["name"]))
+            lead = None if player in diana.moved else t(locale, "welcome_back",
+                                                        name=state["player"]["name"])
+            await send_page(bot, diana, chat_id, player, state, lead=lead)
 
 
-async def resumed(diana: Diana, player: str) -> tuple[State, str | None, tuple[str, ...]]:
+async def resumed(diana: Diana, player: str) -> State:
     """The player's state under the live content. The store moves a save whose fragment
     the content no longer has (the manifest's `migrate:` map, or a restart) and says so
-    once: that notice leads the page."""
-    resume = getattr(diana.store, "resume", None)
-    if resume is None:
-        return await diana.store.state(player), None, ()
-    r = await resume(player)
-    notices = tuple(r.migration.outcome.notices) if r.migration is not None else ()
-    return r.state, r.notice, notices
+    once: that migration is kept until its notice leads the player's next page."""
+    r = await diana.store.resume(player)
+    if r.migration is not None:
+        diana.moved[player] = r.migration
+    return r.state
 
 
 async def ask_restart(bot: Bot, diana: Diana, user: User, chat_id: int) -> None:
@@ -195,8 +200,10 @@ async def ask_restart(bot: Bot, diana: Diana, user: User, chat_id: int) -> None:
 
 
 async def current_state(diana: Diana, player: str) -> State | None:
+    """The player's state (moved to the live content if need be; see `resumed`), or None
+    for someone who never started."""
     try:
-        return await diana.store.state(player)
+        return await resumed(diana, player)
     except UnknownPlayer:
         return None
 
@@ -214,17 +221,24 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         return
     game = diana.game
     chat_id = msg.chat.id if msg else query.from_user.id
+    if player in diana.moved:
+        # The story changed under the player (a /reload): whatever this button meant, the
+        # place it was for is gone or moved. Show where they are now, with the notice.
+        await answer(query, t(locale, "updated"))
+        async with diana.lock(player):
+            await resume(bot, diana, chat_id, player, msg)
+        return
     if cb.turn != state["turn"]:
         await answer(query, t(locale, "stale"))
         if msg is not None and diana.last_page.get(player) != (msg.chat.id, msg.message_id):
             await strip_keyboard(bot, msg.chat.id, msg.message_id)
         return
-    if cb.tag != content_tag(game.content) or state["fragment"] not in game.content.fragments:
+    if cb.tag != content_tag(game.content):
         # The page is current but was rendered from content since replaced: its index may
         # mean another choice now. Show the page again from the live story.
         await answer(query, t(locale, "updated"))
         async with diana.lock(player):
-            await resume(bot, diana, chat_id, player, query, msg)
+            await resume(bot, diana, chat_id, player, msg)
         return
     screen = render(game, state)
     if not 0 <= cb.index < len(screen.choices):
@@ -241,18 +255,20 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
 
 
-async def resume(bot: Bot, diana: Diana, chat_id: int, player: str, query: CallbackQuery,
+async def resume(bot: Bot, diana: Diana, chat_id: int, player: str,
                  msg: Message | None) -> None:
-    """Show the player's current page (after a reload made their buttons ambiguous)."""
-    state, notice, notices = await resumed(diana, player)
-    locale = state["player"]["locale"]
-    if state["fragment"] not in diana.game.content.fragments:
-        result = await diana.store.apply(player, Restart(today()), query_key(query))
-        await report(bot, diana, chat_id, player, result, locale, moved_from=msg,
-                     lead=t(locale, "place_gone"))
+    """Show the player's current page (after a reload made their buttons ambiguous), led
+    by the notice of a migration that moved their save."""
+    state = await resumed(diana, player)
+    if state["fragment"] is None:  # a migration that could not even restart: begin again
+        moved = diana.moved.pop(player, None)
+        lines = [moved.notice] if moved is not None and moved.notice else []
+        lines.append(t(state["player"]["locale"], "not_started"))
+        await safe(bot.send_message(chat_id, views.notices_text(lines) or "…"), "sendMessage")
+        if msg is not None:
+            await strip_keyboard(bot, msg.chat.id, msg.message_id)
         return
-    await send_page(bot, diana, chat_id, player, state, notices=notices, lead=notice,
-                    moved_from=msg)
+    await send_page(bot, diana, chat_id, player, state, moved_from=msg)
 
 
 async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -> None:
@@ -276,6 +292,31 @@ async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -
             return  # a double tap: the first one restarted already
         result = await diana.store.apply(player, Restart(today()), query_key(query))
         await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+
+
+async def set_language(bot: Bot, diana: Diana, query: CallbackQuery, code: str) -> None:
+    """The player chose a language: stored (players row and save, audited), the prompt
+    says so in that language, and the current page is shown again in it."""
+    player = diana.player_id(query.from_user.id)
+    user = query.from_user
+    if code not in diana.game.content.manifest.locales:
+        state = await current_state(diana, player)
+        await answer(query, t(locale_of(diana, state, user), "invalid_button"))
+        return
+    done = t(code, "language_set", language=LANGUAGE_NAMES.get(code, code))
+    await answer(query, done)
+    msg = editable(query)
+    chat_id = msg.chat.id if msg else user.id
+    async with diana.lock(player):
+        await diana.store.register(player, name=user.first_name or str(user.id), locale=code)
+        await diana.store.update_player(player, locale=code, actor=player)
+        if msg is not None:
+            await safe(bot.edit_message_text(escape(done, quote=False), chat_id=msg.chat.id,
+                                             message_id=msg.message_id),
+                       "editMessageText(language)")
+        state = await resumed(diana, player)
+        if state["fragment"] is not None:
+            await send_page(bot, diana, chat_id, player, state)
 
 
 async def keep(bot: Bot, diana: Diana, query: CallbackQuery, cb: KeepCb) -> None:

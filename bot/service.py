@@ -1,7 +1,7 @@
-"""The bot's shared state: the live story (swapped atomically by /reload), the store, one
-lock per player (their updates are serialized), in-flight tracking for a graceful
-shutdown, and the last page message of each player (its keyboard is removed once the
-player has moved on)."""
+"""The bot's shared state: the store (which holds the live story, swapped atomically by
+/reload), one lock per player (their updates are serialized), in-flight tracking for a
+graceful shutdown, the last page message of each player (its keyboard is removed once the
+player has moved on) and the migration notices still to show."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from engine.diagnostics import Diagnostic, Severity
 from engine.game import Game, compile_game
 from engine.lint import lint
 from engine.load import ContentDirError, load
-from engine.store import SqliteStore
+from engine.migrate import Migration
+from engine.store import Store, StoreError
 
 log = logging.getLogger("diana.bot")
 
@@ -46,10 +47,9 @@ def check_content(directory: Path) -> Checked:
 
 
 class Diana:
-    def __init__(self, config: Config, store: SqliteStore, game: Game) -> None:
+    def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self.game = game
         self.started = time.time()
         self.handled = 0
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -58,6 +58,14 @@ class Diana:
         self._idle.set()
         self._reload_lock = asyncio.Lock()
         self.last_page: dict[str, tuple[int, int]] = {}  # player -> (chat, message id)
+        # player -> the migration that moved their save and whose notice they have not
+        # seen yet (it leads their next page)
+        self.moved: dict[str, Migration] = {}
+
+    @property
+    def game(self) -> Game:
+        """The live story: the store's (one source of truth, swapped by `reload`)."""
+        return self.store.game
 
     @staticmethod
     def player_id(user_id: int) -> str:
@@ -113,23 +121,25 @@ class Diana:
 
     # -- content ------------------------------------------------------------------------
 
-    async def reload(self) -> Checked:
+    async def reload(self, actor: str = "admin") -> Checked:
         """Re-read and lint the content directory; swap the story in only when it has no
-        errors. Players keep their saves (each records the version it was made under)."""
+        errors. Players keep their saves (each records the version it was made under; the
+        store moves a save when it is next read)."""
         async with self._reload_lock:
             checked = await asyncio.to_thread(check_content, self.config.content)
             if checked.game_content is not None:
                 game = compile_game(checked.game_content)
-                self.game = game
-                self.store.game = game  # the store steps every later batch with it
+                await self.store.swap_game(game, actor=actor)  # between two batches
                 log.info("content reloaded: version %s (%s)", game.content.version,
                          game.content.digest[:8])
             return checked
 
-    async def audit(self, actor: str, op: str, detail: dict[str, Any]) -> None:
-        """Record an admin action in the store's audit trail when the store offers one."""
-        record = getattr(self.store, "audit", None)
-        if record is not None:
-            await record(actor, op, detail)
-        else:
-            log.info("audit: %s %s %s", actor, op, detail)
+    async def audit(self, actor: str, op: str, detail: dict[str, Any], ok: bool = True
+                    ) -> None:
+        """Record an admin action in the store's audit trail (a failure to record it is
+        logged: it does not undo or block the action)."""
+        log.info("audit: %s %s %s %s", actor, op, "ok" if ok else "refused", detail)
+        try:
+            await self.store.audit(actor, op, detail, ok=ok)
+        except StoreError as exc:
+            log.error("audit: could not record %s by %s: %s", op, actor, exc)

@@ -69,8 +69,10 @@ def migrate(db: DbOption = DEFAULT_DB) -> None:
 
 @app.command()
 def check(db: DbOption = DEFAULT_DB) -> None:
-    """Verify the database: balances == ledger sums, saves parse, every applied action has
-    its effects, leaderboards match the ledger, schema version, SQLite integrity."""
+    """Verify the database: balances, ledger, saves, applied actions, leaderboards.
+
+    Balances equal ledger sums, saves parse, every applied action has its effects,
+    leaderboards match the ledger, the schema version is known, SQLite reports integrity."""
     try:
         report = check_store(db)
     except StoreError as exc:
@@ -188,8 +190,9 @@ def export(player: PlayerArg, db: DbOption = DEFAULT_DB,
            output: Annotated[Path | None, typer.Option(
                "--output", "-o", help="Write the JSON to this file instead of stdout.")] = None,
            ) -> None:
-    """Everything stored about a player, as JSON (save, ledger, achievements, scores,
-    audit trail)."""
+    """Everything stored about a player, as JSON.
+
+    The save, ledger, achievements, scores and audit trail."""
     with _store(db, content) as store:
         data = store.export(player, actor=actor)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -207,8 +210,10 @@ def export(player: PlayerArg, db: DbOption = DEFAULT_DB,
 def reset(player: PlayerArg, db: DbOption = DEFAULT_DB,
           content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
           key: KeyOption = None) -> None:
-    """Start a player over: a new save, the balance cleared by a `reset` ledger entry, off
-    the leaderboards (the ledger keeps the history)."""
+    """Start a player over: a new save and a cleared balance.
+
+    A `reset` ledger entry clears the balance and the player leaves the leaderboards; the
+    ledger keeps the history."""
     with _store(db, content) as store:
         r = store.reset(player, actor=actor, key=key)
     again = " (already applied: nothing changed)" if r.replayed else ""
@@ -220,8 +225,10 @@ def delete(player: PlayerArg, db: DbOption = DEFAULT_DB,
            content: ContentOption = DEFAULT_CONTENT, actor: ActorOption = "cli",
            yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be"
                                              " undone.")] = False) -> None:
-    """Erase a player and all their data (save, ledger, scores, audit trail); an audit
-    event without personal data records the erasure."""
+    """Erase a player and all their data.
+
+    The save, ledger, scores and audit trail go; an audit event without personal data
+    records the erasure."""
     if not yes:
         raise _fail(f"deleting `{player}` erases all their data and cannot be undone;"
                     " add --yes to confirm", 2)

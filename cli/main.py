@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from cli import bot_cmd, db_cmd, fmt_cmd, graph_cmd, lint_cmd, new_cmd, play_cmd, simulate_cmd
+from cli import (
+    bot_cmd,
+    db_cmd,
+    fmt_cmd,
+    graph_cmd,
+    lint_cmd,
+    new_cmd,
+    play_cmd,
+    simulate_cmd,
+    stats_cmd,
+)
 from engine.catalog import CHECKS
 
 app = typer.Typer(
@@ -58,18 +68,22 @@ def play(
     seed: Annotated[int, typer.Option(help="Seed of the player's random draws.")] = 0,
     locale: Annotated[str | None, typer.Option(help="Locale, e.g. es.")] = None,
     role: Annotated[str | None, typer.Option(help="Player role, e.g. vip.")] = None,
+    record: Annotated[Path | None, typer.Option(
+        help="Write the playthrough as a replay file (for `diana simulate --replay`).",
+        metavar="FILE")] = None,
 ) -> None:
     """Play a story in the terminal; progress is saved and resumed.
 
     Reads choice numbers from standard input, so `printf '1\\n2\\n' | diana play` scripts a run.
     """
     raise typer.Exit(play_cmd.play(directory, db, player, fresh=new, seed=seed, locale=locale,
-                                   role=role))
+                                   role=role, record=record))
 
 
 app.command("graph")(graph_cmd.command)
 app.command("fmt")(fmt_cmd.command)
 app.command("simulate")(simulate_cmd.command)
+app.command("stats")(stats_cmd.command)
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(bot_cmd.app, name="bot")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 from uuid import uuid4
@@ -21,6 +22,10 @@ from engine.lint import lint
 from engine.load import ContentDirError, load
 from engine.requirements import level_of
 from engine.screen import Screen, render
+from engine.simulate import ReplayError
+from engine.simulate import record as record_replay
+from engine.simulate import write as write_replay
+from engine.simulate.core import RESTART
 from engine.state import State
 from engine.step import Action, Choose, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore
@@ -96,9 +101,42 @@ class Terminal:
                  f" content {state['content_version']}")
 
 
+@dataclass
+class Recording:
+    """`--record`: the steps of this session from the story's start, as replay steps."""
+
+    path: Path
+    steps: list[str] = field(default_factory=list)
+    seed: int = 0
+    role: str | None = None
+    locale: str | None = None
+
+    def add(self, action: Action, before: State) -> None:
+        if isinstance(action, Restart):
+            self.steps.append(RESTART)
+        elif isinstance(action, Choose):
+            self.steps.append(f"{before['fragment']}.{action.choice}")
+
+    def write(self, game: Game, out: TextIO) -> int:
+        try:
+            replay = record_replay(game, self.steps, seed=self.seed, role=self.role,
+                                   locale=self.locale)
+        except ReplayError as exc:
+            out.write(f"error: the playthrough cannot be recorded as a replay: {exc}\n")
+            return 1
+        try:
+            write_replay(self.path, replay)
+        except OSError as exc:
+            out.write(f"error: cannot write {self.path}: {exc.strerror}\n")
+            return 2
+        out.write(f"Recorded {len(self.steps)} steps to {self.path}; check them with"
+                  f" `diana simulate --replay {self.path}`.\n")
+        return 0
+
+
 def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
          locale: str | None, role: str | None, inp: TextIO | None = None,
-         out: TextIO | None = None) -> int:
+         out: TextIO | None = None, record: Path | None = None) -> int:
     # sys.stdin/sys.stdout are looked up at call time, so a test runner's streams are used
     inp = sys.stdin if inp is None else inp
     out = sys.stdout if out is None else out
@@ -120,13 +158,18 @@ def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
     except StoreError as exc:
         out.write(f"error: cannot open save database `{db}`: {exc}\n")
         return 2
+    recording = Recording(record) if record is not None else None
     try:
-        return _loop(game, term, Session(store, player), fresh, seed, locale, role, inp)
+        status = _loop(game, term, Session(store, player), fresh, seed, locale, role, inp,
+                       recording)
     except StoreError as exc:
         out.write(f"\nerror: {exc}\n")
         return 2
     finally:
         store.close()
+    if recording is not None and status == 0:
+        return recording.write(game, out)
+    return status
 
 
 class Session:
@@ -148,13 +191,23 @@ class Session:
 
 
 def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
-          locale: str | None, role: str | None, inp: TextIO) -> int:
+          locale: str | None, role: str | None, inp: TextIO,
+          recording: Recording | None = None) -> int:
     store, player = session.store, session.player
     store.register(player, name=player, role=role, locale=locale, seed=seed)
     if fresh:
         store.reset(player, actor="diana play --new", seed=seed)
     resumed = store.resume(player)
     state = resumed.state
+    if recording is not None:
+        if state["fragment"] is not None:
+            term.say(f"error: --record records a playthrough from the start, and `{player}` is"
+                     " in the middle of one: add --new to start over, or use another"
+                     " --player")
+            return 2
+        recording.seed = state["seed"]
+        recording.role = state["player"]["role"]
+        recording.locale = state["player"]["locale"]
     title = game.content.manifest.title.get(locale or state["player"]["locale"],
                                             game.content.manifest.default_locale)
     term.say(f"{title} — version {game.content.version}")
@@ -206,5 +259,8 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
         else:
             term.say(f"✗ unknown command `{command}`. {HELP}")
         if action is not None:
-            last = term.apply(session.apply(action), last)
+            outcome = session.apply(action)
+            if recording is not None and outcome.ok:
+                recording.add(action, state)
+            last = term.apply(outcome, last)
             state = last.state

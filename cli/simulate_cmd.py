@@ -117,7 +117,7 @@ def _explore_findings(data: dict[str, Any]) -> set[str]:
 def _steps(w: dict[str, Any]) -> str:
     steps = " → ".join(w["steps"]) or "(start)"
     tag = "" if w["minimal"] else " (probe, not minimal)"
-    return escape(f"[{w['role']}, seed {w['seed']}] {steps}{tag}")
+    return f"[{w['role']}, seed {w['seed']}] {steps}{tag}"
 
 
 def print_explore(out: Console, data: dict[str, Any]) -> None:
@@ -144,7 +144,7 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
     ends.add_column("path")
     for kind in ("ending", "achievement"):
         for ref, w in data["reached"][kind].items():
-            ends.add_row(f"{kind} {ref}", str(w["length"]), _steps(w))
+            ends.add_row(f"{kind} {ref}", str(w["length"]), escape(_steps(w)))
     out.print(ends)
     missing = [(k, r, v) for k, items in data["unreachable"].items() for r, v in items.items()]
     if missing:
@@ -162,7 +162,7 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
         t.add_column("witness")
         for f in problems:
             w = f.get("witness")
-            t.add_row(f["kind"], f["message"], _steps(w) if w else "")
+            t.add_row(f["kind"], f["message"], escape(_steps(w)) if w else "")
         out.print(t)
     else:
         out.print("No dead ends, traps or runaway chains found.", markup=False)
@@ -425,8 +425,10 @@ def command(
     probe: Annotated[int, typer.Option(help="Explore: random runs looking for what a search "
                                        "cut short by --max-states did not reach.")] = 2_000,
 ) -> None:
-    """Prove every path: reachability with shortest witnesses, dead ends, random runs,
-    replays."""
+    """Prove every path: coverage with shortest witnesses, random runs, goals, replays.
+
+    Dead ends, stuck runs and what is unreachable are reported; --fail-on turns them into
+    a failing exit status for CI."""
     raise typer.Exit(run(directory, mode=mode, target=target, role=role, seed=seed,
                          seeds=seeds, max_states=max_states, playthroughs=playthroughs,
                          runs=runs, policy=policy, max_steps=max_steps, fmt=format,

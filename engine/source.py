@@ -319,8 +319,11 @@ def _resolves_to_str(value: str) -> bool:
     return True
 
 
-# The first characters of a plain scalar `_plain` may turn into something other than text.
+# The first characters of a plain scalar `_plain` may turn into something other than text;
+# of those starting with a letter, only these words.
 _NOT_TEXT_STARTS = frozenset("~nNtTfF-+.0123456789")
+_WORD_STARTS = frozenset("nNtTfF")
+_NOT_TEXT_WORDS = frozenset(["null", "Null", "NULL", *_BOOL])
 
 
 def _fast_read(text: str) -> tuple[Any, dict[Path_, tuple[int, int]],
@@ -345,6 +348,7 @@ def _from_events(get: Any) -> tuple[Any, dict[Path_, tuple[int, int]],
     keys: dict[Path_, tuple[int, int]] = {}
     plain, to_str = _plain, _resolves_to_str
     not_text, not_key = _NOT_TEXT_STARTS, _NOT_TEXT_STARTS | {"<"}
+    word_starts, words = _WORD_STARTS, _NOT_TEXT_WORDS
     scalar, map_start, seq_start = ScalarEvent, MappingStartEvent, SequenceStartEvent
     ends = (MappingEndEvent, SequenceEndEvent)
 
@@ -374,11 +378,14 @@ def _from_events(get: Any) -> tuple[Any, dict[Path_, tuple[int, int]],
             raw = event.value
             if in_map:
                 if key is None:  # a mapping key
-                    if event.style or (raw and raw[0] not in not_key):
+                    if (raw and raw[0] not in not_key) or (
+                            raw[:1] in word_starts and raw not in words):
+                        key = raw  # plain text `_plain` leaves as is
+                    elif raw == "<<":
+                        raise _Fallback  # a merge key, quoted or not
+                    elif event.style:
                         key = raw
                     else:
-                        if raw == "<<":
-                            raise _Fallback
                         key = plain(raw)
                         key = str(key) if key is not None else ""
                     if key in container:
@@ -388,8 +395,12 @@ def _from_events(get: Any) -> tuple[Any, dict[Path_, tuple[int, int]],
                     continue
             elif container is not None:
                 here = (*path, len(container))
-            if event.style or (raw and raw[0] not in not_text):
+            if event.style or (raw and raw[0] not in not_text) or (
+                    raw[:1] in word_starts and raw not in words):
                 value = raw  # quoted or block text, or plain text `_plain` leaves as is
+                values[here] = (mark.line + 1, mark.column + 1)
+            elif raw.isdigit() and raw.isascii():  # what `_plain` and the resolver make of it
+                value = int(raw)
                 values[here] = (mark.line + 1, mark.column + 1)
             else:
                 value = plain(raw)

@@ -4,12 +4,17 @@ user. The last test stops the bot and checks that in-flight work is drained."""
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
 import time
 
 import pytest
 from botkit import ADMIN, BotProcess, start_bot
+from storekit import game_of
 
 from bot.testing import EmulatorThread
+from engine.store import SyncStore
 from engine.store.check import check
 
 
@@ -28,6 +33,29 @@ def start(bot: BotProcess, user_id: int, **kw):
     before = p.count()
     p.send("/start")
     return p, p.wait_page(before)
+
+
+def events(bot: BotProcess, op: str) -> list[tuple[str | None, int, dict]]:
+    """(actor's player id or None, ok, detail) of the audit events `op`, oldest first."""
+    db = sqlite3.connect(f"file:{bot.db}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT p.external_id, e.ok, e.detail FROM events e LEFT JOIN"
+                          " players p ON p.id = e.player WHERE e.op = ? ORDER BY e.id",
+                          (op,)).fetchall()
+    finally:
+        db.close()
+    return [(who, ok, json.loads(detail)) for who, ok, detail in rows]
+
+
+def admin_says(bot: BotProcess, text: str) -> str:
+    admin = bot.player(ADMIN, name="Boss")
+    before = admin.count()
+    admin.send(text)
+    reply = "\n".join(m.shown for m in admin.wait_messages(before))
+    if "too many messages" in reply:  # the admin is rate limited like anyone (12/3 s)
+        time.sleep(3.1)
+        return admin_says(bot, text)
+    return reply
 
 
 def test_play_through_locks_achievements_ending_leaderboard(bot):
@@ -220,6 +248,91 @@ def test_reload_broken_content_keeps_the_old_story(bot):
     assert current.buttons()
 
 
+def test_admin_actions_and_refusals_are_in_the_audit_trail(bot):
+    refused = events(bot, "admin:stats")
+    assert ("tg:107", 0) in {(d["actor"], ok) for _, ok, d in refused}  # a player, refused
+    assert any(d.get("refused") == "not an admin" for _, _, d in refused)
+    for op in ("admin:stats", "admin:player", "admin:fragments"):
+        assert any(ok == 1 and d["actor"] == f"tg:{ADMIN}" for _, ok, d in events(bot, op)), op
+    reloads = [(ok, d) for _, ok, d in events(bot, "admin:reload") if d["actor"] != "tg:107"]
+    assert [ok for ok, _ in reloads] == [0, 1]
+    assert reloads[0][1]["errors"] >= 1 and reloads[0][1]["was"] == "1.0.0"
+    assert reloads[1][1]["version"] == "1.0.0" and reloads[1][1]["digest"]
+    assert any(d["args"] == "109" and ok == 0 for _, ok, d in events(bot, "admin:grant"))
+    (grant,) = [d for _, _, d in events(bot, "grant")]  # a grant audits itself, once
+    assert grant["actor"] == f"tg:{ADMIN}" and grant["amount"] == 50
+    swaps = events(bot, "content")
+    assert len(swaps) == 1 and swaps[0][2]["actor"] == f"tg:{ADMIN}"
+
+
+def test_stats_funnel_and_fragments_come_from_the_store(bot):
+    text = admin_says(bot, "/stats")
+    assert re.search(r"registered +\d+ +100% █", text)
+    assert "started" in text and "ending out" in text and "ending rich" in text
+    assert "Achievements unlocked: first_steps" in text or "first" in text
+    text = admin_says(bot, "/fragments")
+    assert re.search(r"rich \[ending: good, reached by [1-9]\d*\] — \d+ · [1-9]", text)
+
+
+def test_reload_that_removes_a_players_fragment_migrates_on_the_next_tap(bot):
+    p, page = start(bot, 118)
+    before = p.count()
+    p.tap(page, "Enter the library")
+    library = p.wait_page(before)
+    main = bot.content / "story" / "main.yaml"
+    manifest = bot.content / "game.yaml"
+    good, good_manifest = main.read_text(), manifest.read_text()
+    try:
+        gone = re.sub(r"\n  library:\n.*?(?=\n  vault:\n)", "", good, flags=re.S)
+        gone = gone.replace("      - id: library\n        text: {en: Enter the library,"
+                            " es: Entrar en la biblioteca}\n        goto: library\n", "")
+        assert "library" not in gone
+        main.write_text(gone)
+        manifest.write_text(good_manifest.replace("version: 1.0.0", "version: 1.1.0"))
+        assert "Reloaded: 1.1.0" in admin_says(bot, "/reload")
+
+        before = p.count()
+        _, q = p.tap(library, "Back to the hall")
+        assert "updated" in p.answered(q)["text"]
+        current = p.wait_page(before)
+        shown = "\n".join(m.shown for m in p.messages()[before:])
+        assert "The story was updated and your place in it no longer exists" in shown
+        assert "Hall" in current.shown and current.buttons()
+        assert not p.messages()[before - 1].buttons()  # the library page lost its keyboard
+        (moved,) = [d for who, _, d in events(bot, "migrate") if who == "tg:118"]
+        assert (moved["from"], moved["how"], moved["to_version"]) == (
+            "library", "restarted", "1.1.0")
+        before = p.count()
+        p.tap(current, "Light the lamp")  # and the page is a live one
+        assert "The lamp shows a door." in p.wait_page(before).shown
+    finally:
+        main.write_text(good)
+        manifest.write_text(good_manifest)
+        assert "Reloaded: 1.0.0" in admin_says(bot, "/reload")
+
+
+def test_old_buttons_stay_stale_after_an_admin_reset(bot):
+    p, hall = start(bot, 119)
+    leave = hall.button("Leave the house")["callback_data"]
+    before = p.count()
+    p.tap(hall, "Enter the library")
+    library = p.wait_page(before)
+    back = library.button("Back to the hall")["callback_data"]
+    # `diana db reset` while the bot runs: another process writes the save
+    with SyncStore.open(bot.db, game_of(bot.content)) as store:
+        store.reset("tg:119", actor="test")
+    before = p.count()
+    p.send("/start")
+    again = p.wait_page(before)
+    assert "It is dark." in again.shown
+    for data in (leave, back):  # turn 1 and turn 2 buttons: the counter ran on, past them
+        before = p.count()
+        _, q = p.press(hall, data)
+        assert "earlier page" in p.answered(q)["text"]
+        assert p.quiet(before)
+    assert check(bot.db).ok
+
+
 def test_retry_after_429(bot):
     p = bot.player(110)
     bot.emu.fail_next("sendMessage", times=1, retry_after=1)
@@ -294,6 +407,33 @@ def test_spanish_player(bot):
     _p, page = start(bot, 115, name="Lola", language="es-ES")
     assert "El vestíbulo" in page.shown
     assert "🔒 Abrir la puerta" in page.button_texts()
+
+
+def test_language_switch_makes_the_next_page_spanish(bot):
+    p, page = start(bot, 117, name="Ana")
+    assert "The Hall" in page.shown
+    before = p.count()
+    p.send("/language")
+    (prompt,) = p.wait_messages(before)
+    assert prompt.shown == "Choose your language:"
+    assert prompt.button_texts() == ["• English", "Español"]
+    before = p.count()
+    _, q = p.tap(prompt, "Español")
+    assert p.answered(q)["text"] == "Idioma: Español."
+    spanish = p.wait_page(before)
+    assert "El vestíbulo" in spanish.shown and "Encender la lámpara" in spanish.button_texts()
+    assert not next(m for m in p.messages() if m.message_id == page.message_id).buttons()
+    bot.emu.wait_for(lambda: any(m.shown == "Idioma: Español." for m in p.messages()),
+                     what="the edited prompt")
+    before = p.count()
+    p.tap(spanish, "Entrar en la biblioteca")
+    assert "Volver al vestíbulo" in p.wait_page(before).button_texts()
+    before = p.count()
+    p.send("/help")
+    (reply,) = p.wait_messages(before)
+    assert "Juega pulsando" in reply.shown
+    (changed,) = [d for who, _, d in events(bot, "profile") if who == "tg:117"]
+    assert changed == {"actor": "tg:117", "locale": {"from": "en", "to": "es"}}
 
 
 def test_store_invariants_hold(bot):

@@ -117,6 +117,11 @@ SNIPPETS = [
     "# only a comment\n",
     "a: \u0007bell\n",
     "a: [x, [y, [z]]]\nb: {c: {d: {e: f}}}\n",
+    "'<<': {a: 1}\n",
+    "\"<<\": 1\n",
+    "a: nullx\nb: Truex\nc: NULL\nd: 007\ne: '12'\nf: 0x1g\ng: -0\nh: 1e5\ni: fals\n",
+    "null: 1\n'true': 2\n007: 3\nFalse: 5\nnope: 6\n",
+    "- ٣\n- 12:30\n- 2024-01-01\n- .inf\n- 1_0\n- +12\n",
 ]
 
 

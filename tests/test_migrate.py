@@ -122,7 +122,7 @@ def test_store_moves_an_old_save_once_and_records_it(renamed, tmp_path):
                 while state["fragment"] != "gate":
                     await store.apply(p, next_action(GAME, state), f"{p}{state['turn']}")
                     state = await store.state(p)
-            store.game = renamed  # as the bot's /reload does
+            await store.swap_game(renamed)  # as the bot's /reload does
             first = await store.resume("ana")
             assert first.migration is not None and first.notice
             assert first.state["fragment"] == "iron_gate"
@@ -161,7 +161,7 @@ def test_store_restart_fallback_keeps_the_ledger_consistent(unmapped, tmp_path):
             while state["fragment"] != "gate":
                 await store.apply("ana", next_action(GAME, state), f"a{state['turn']}")
                 state = await store.state("ana")
-            store.game = unmapped
+            await store.swap_game(unmapped)
             resumed = await store.resume("ana")
             assert resumed.migration.how == RESTARTED
             assert resumed.state["playthrough"] == 2

@@ -9,10 +9,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from storekit import next_action, sample_game
+from storekit import changed_content, game_of, next_action, sample_game
 from typer.testing import CliRunner
 
 from cli.main import app
+from engine.screen import render
 from engine.state import balance_matches_ledger
 from engine.step import Choose, Start
 from engine.store import (
@@ -24,6 +25,7 @@ from engine.store import (
     SqliteStore,
     StoreClosed,
     StoreCorrupt,
+    StoreError,
     StoreReadOnly,
     SyncStore,
     UnknownPlayer,
@@ -442,6 +444,157 @@ def test_another_writer_is_detected_not_overwritten(tmp_path):
             assert fresh["turn"] == 2 and balance_matches_ledger(fresh)
             r = await a.apply("ana", next_action(GAME, fresh), "by-a-2")
             assert r.ok and (await a.state("ana"))["turn"] == 3
+
+    run(main())
+    assert_consistent(db)
+
+
+# ---- profile, audit, content swap, statistics ------------------------------------------
+
+
+def test_update_player_changes_locale_and_name_in_one_audited_write(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana", name="Ana")
+            await play(store, "ana", 3, "a")
+            before = await store.state("ana")
+            info = await store.update_player("ana", locale="es", name="  Ana   María ",
+                                             actor="tg:1")
+            assert (info.locale, info.name) == ("es", "Ana María")
+            state = await store.state("ana")
+            assert state["player"] == {**before["player"], "locale": "es", "name": "Ana María"}
+            assert state["turn"] == before["turn"] and state["points"] == before["points"]
+            assert render(GAME, state).text != render(GAME, before).text  # now in Spanish
+            # nothing to change: nothing written
+            await store.update_player("ana", locale="es")
+            with pytest.raises(AdminError, match="unknown locale `fr`"):
+                await store.update_player("ana", locale="fr")
+            with pytest.raises(AdminError, match="1 to 64"):
+                await store.update_player("ana", name=" ")
+            with pytest.raises(UnknownPlayer):
+                await store.update_player("nobody", locale="es")
+            await play(store, "ana", 2, "b")  # the cached record carries on
+        async with await opened(db) as store:
+            info = await store.player("ana")
+            assert (info.locale, info.name) == ("es", "Ana María")
+            assert (await store.state("ana"))["player"]["locale"] == "es"
+
+    run(main())
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT player, ok, detail FROM events WHERE op = 'profile'"
+                            ).fetchall()
+    assert len(rows) == 1 and rows[0][0] is not None and rows[0][1] == 1
+    detail = json.loads(rows[0][2])
+    assert detail == {"actor": "tg:1", "locale": {"from": "en", "to": "es"},
+                      "name": {"from": "Ana", "to": "Ana María"}}
+    assert_consistent(db)
+
+
+def test_audit_records_operations_done_outside_the_store(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("tg:7")
+            await store.audit("tg:7", "admin:stats", {"refused": "not an admin"}, ok=False)
+            await store.audit("tg:999", "admin:reload", {"version": "1.0.0"})
+            with pytest.raises(StoreError):
+                await store.audit("tg:999", " ", {})
+
+    run(main())
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT p.external_id, e.op, e.ok, e.detail FROM events e LEFT"
+                            " JOIN players p ON p.id = e.player WHERE e.op LIKE 'admin:%'"
+                            " ORDER BY e.id").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("tg:7", "admin:stats", 0),
+                                                 (None, "admin:reload", 1)]
+    assert json.loads(rows[1][3]) == {"actor": "tg:999", "version": "1.0.0"}
+
+
+def test_swap_game_splits_the_queue_between_old_and_new_content(tmp_path):
+    db = tmp_path / "s.db"
+    new = game_of(changed_content(tmp_path / "v2", "1.1.0"))
+    players = [f"p{i}" for i in range(40)]
+
+    async def main():
+        async with await opened(db, max_batch=7) as store:
+            for p in players:
+                await store.register(p)
+            tasks = [asyncio.create_task(store.apply(p, Start("2025-01-06"), f"{p}:1"))
+                     for p in players[:20]]
+            swap = asyncio.create_task(store.swap_game(new, actor="tg:999"))
+            tasks += [asyncio.create_task(store.apply(p, Start("2025-01-06"), f"{p}:1"))
+                      for p in players[20:]]
+            results = await asyncio.gather(*tasks)
+            assert await swap is GAME and store.game is new
+            versions = [r.outcome.state["content_version"] for r in results]
+            assert versions == ["1.0.0"] * 20 + ["1.1.0"] * 20
+
+    run(main())
+    with sqlite3.connect(db) as conn:
+        (detail,) = conn.execute("SELECT detail FROM events WHERE op = 'content'").fetchone()
+    d = json.loads(detail)
+    assert (d["actor"], d["from"], d["to"]) == ("tg:999", "1.0.0", "1.1.0")
+    assert_consistent(db)
+
+
+def test_stats_counts_players_actions_visits_endings_achievements(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            for p in ("ana", "bob", "cy"):
+                await store.register(p)
+            await play(store, "ana", 45, "a")  # an ending, an achievement
+            await play(store, "bob", 7, "b", pick=1)  # another achievement
+            s = await store.stats()
+            states = [await store.state(p) for p in ("ana", "bob", "cy")]
+            assert (s.players, s.started) == (3, 2)
+            assert s.actions == s.actions_24h == count(
+                db, "SELECT count(*) FROM events WHERE op = 'action' AND ok = 1")
+            assert s.active_24h == 2 and s.points == sum(x["points"] for x in states)
+            at = [x["fragment"] for x in states if x["fragment"]]
+            assert s.at == {f: at.count(f) for f in at}
+            # every playthrough counts: at least the current one's visits
+            for x in states:
+                for f, n in x["visits"].items():
+                    assert s.visits[f] >= n and s.visitors[f] >= 1
+            assert s.visitors[GAME.content.manifest.start] == 2
+            assert s.visits[GAME.content.manifest.start] > states[0]["visits"].get(
+                GAME.content.manifest.start, 0)  # ana restarted after her ending
+            endings = [e for x in states for e in x["endings"]]
+            assert s.endings == {e: endings.count(e) for e in endings}
+            assert s.finished == sum(1 for x in states if x["endings"]) and endings
+            held = [a for x in states for a in x["achievements"]]
+            assert s.achievements == {a: held.count(a) for a in held} and held
+            later = await store.stats(when=store.clock() + 2 * 86_400)
+            assert later.active_24h == later.actions_24h == 0 and later.actions == s.actions
+
+    run(main())
+
+
+def test_reset_keeps_the_turn_counter_so_old_turns_stay_stale(tmp_path):
+    db = tmp_path / "s.db"
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await play(store, "ana", 2, "a")
+            old = await store.state("ana")
+            old_tap = next_action(GAME, old)
+            assert isinstance(old_tap, Choose) and old_tap.turn == old["turn"] == 2
+            r = await store.reset("ana")
+            assert r.summary["turn"] == old["turn"]
+            fresh = await store.state("ana")
+            assert fresh["turn"] == old["turn"] and fresh["playthrough"] == 0
+            assert fresh["fragment"] is None
+            await play(store, "ana", 1, "b")  # Start: a turn after every turn before
+            assert (await store.state("ana"))["turn"] == old["turn"] + 1
+            # a tap from before the reset never lines up with a turn after it
+            r = await store.apply("ana", old_tap, "old")
+            assert not r.ok and r.error == "stale"
 
     run(main())
     assert_consistent(db)

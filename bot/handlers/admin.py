@@ -1,17 +1,14 @@
 """Admin commands (ids from DIANA_ADMINS): /stats, /reload, /grant, /player, /fragments.
-Everyone else gets a polite refusal. Grants go through the store (ledger + audit trail,
-under the update's idempotency key); the other commands are audited through the store
-when it offers `audit`."""
+Everyone else gets a polite refusal. Every command, and every refused attempt, lands in
+the store's audit trail (the events table): grants through the store itself (ledger and
+audit, under the update's idempotency key), the rest through `store.audit`."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import sqlite3
 import time
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Router
@@ -25,33 +22,12 @@ from bot.service import Diana
 from bot.telegram import safe
 from cli.render import concise
 from engine.requirements import level_of
-from engine.store import AdminError, StoreError, UnknownPlayer
-from engine.store.check import connect_readonly
+from engine.store import AdminError, Stats, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
 ADMIN_COMMANDS = ("stats", "reload", "grant", "player", "fragments")
 MAX_GRANT = 1_000_000
-
-
-def db_counts(path: Path) -> dict[str, Any]:
-    """Read-only aggregate counts straight from the database file (WAL: safe while the
-    bot writes)."""
-    db = connect_readonly(path)
-    try:
-        q = db.execute
-        day = time.time() - 86_400
-        return {
-            "players": q("SELECT count(*) FROM players").fetchone()[0],
-            "active_24h": q("SELECT count(DISTINCT player) FROM events WHERE time > ? AND"
-                            " op = 'action'", (day,)).fetchone()[0],
-            "actions_24h": q("SELECT count(*) FROM events WHERE time > ? AND op = 'action'",
-                             (day,)).fetchone()[0],
-            "points": q("SELECT coalesce(sum(points), 0) FROM saves").fetchone()[0],
-            "at": dict(q("SELECT fragment, count(*) FROM saves WHERE fragment IS NOT NULL"
-                         " GROUP BY fragment").fetchall()),
-        }
-    finally:
-        db.close()
+BAR = 12  # the funnel's widest bar, in blocks
 
 
 def parse_player(text: str) -> str | None:
@@ -70,31 +46,41 @@ def router() -> Router:
     async def on_admin(message: Message, command: CommandObject, bot: Bot, diana: Diana,
                        event_update: Update) -> None:
         user = message.from_user
+        name = command.command.lower()
+        args = (command.args or "").strip()
         if user is None or not diana.is_admin(user.id):
             state = None
             if user is not None:
                 state = await current_state(diana, diana.player_id(user.id))
+                await diana.audit(diana.player_id(user.id), f"admin:{name}",
+                                  {"args": args, "refused": "not an admin"}, ok=False)
             await safe(message.answer(t(locale_of(diana, state, user), "admin_only")),
                        "sendMessage")
             return
         actor = diana.player_id(user.id)
-        name = command.command.lower()
-        args = (command.args or "").strip()
+        audit: dict[str, Any] | None = {"args": args}
+        ok = True
         try:
             if name == "stats":
                 text = await stats(diana)
             elif name == "reload":
-                text = await reload(diana)
+                text, audit = await reload(diana, actor)
+                ok = bool(audit["ok"])
             elif name == "grant":
-                text = await grant(diana, args, actor, message_key(event_update.update_id))
+                text, reached = await grant(diana, args, actor,
+                                            message_key(event_update.update_id))
+                # a grant that reached the store is in its audit trail already
+                audit, ok = (None, True) if reached else ({"args": args, "refused": text},
+                                                          False)
             elif name == "player":
                 text = await player(diana, args, actor)
             else:
-                text = fragments(diana, await _counts(diana))
+                text = fragments(diana, await diana.store.stats())
         except StoreError as exc:
             text = f"✗ {exc}"
-        if name != "grant":
-            await diana.audit(actor, f"admin:{name}", {"args": args})
+            audit, ok = {"args": args, "error": str(exc)}, False
+        if audit is not None:
+            await diana.audit(actor, f"admin:{name}", audit, ok=ok)
         lines = [escape(line, quote=False) for line in text.split("\n")]
         for part in views.join_lines(lines):
             await safe(message.answer(part), f"sendMessage(/{name})")
@@ -102,76 +88,99 @@ def router() -> Router:
     return r
 
 
-async def _counts(diana: Diana) -> dict[str, Any]:
-    stats_of = getattr(diana.store, "stats", None)
-    if stats_of is not None:
-        return await stats_of()
-    try:
-        return await asyncio.to_thread(db_counts, diana.config.db)
-    except (StoreError, sqlite3.Error) as exc:
-        log.warning("stats: %s", exc)
-        return {}
+def bar(n: int, top: int) -> str:
+    """A text bar (eighths of a block) for a funnel step."""
+    if top <= 0 or n <= 0:
+        return ""
+    eighths = max(1, round(n * BAR * 8 / top))
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def funnel(steps: list[tuple[str, int]]) -> list[str]:
+    """The players' funnel as text lines. (No chart library is a dependency, so no picture:
+    see the report on matplotlib.)"""
+    top = steps[0][1] if steps else 0
+    width = max((len(label) for label, _ in steps), default=0)
+    lines = []
+    for label, n in steps:
+        share = f" {round(100 * n / top)}%" if top else ""
+        lines.append(f"{label.ljust(width)} {n:>6}{share:>5} {bar(n, top)}".rstrip())
+    return lines
 
 
 async def stats(diana: Diana) -> str:
-    c = await _counts(diana)
+    s = await diana.store.stats()
     content = diana.game.content
     up = int(time.time() - diana.started)
-    lines = [
+    endings = {fid: f for fid, f in content.fragments.items() if f.ending}
+    steps = [("registered", s.players), ("started", s.started),
+             ("reached an ending", s.finished)]
+    steps += [(f"  ending {fid}", s.endings.get(fid, 0)) for fid in endings]
+    ach = sorted(s.achievements.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "\n".join([
         f"Story: {content.manifest.title.get('en', content.manifest.default_locale)}"
         f" {content.version} ({content.digest[:8]})",
         f"Fragments: {len(content.fragments)}, achievements: {len(content.achievements)},"
         f" rules: {len(content.rules)}",
-        f"Players: {c.get('players', '?')}, active in 24 h: {c.get('active_24h', '?')},"
-        f" actions in 24 h: {c.get('actions_24h', '?')}",
-        f"Points held: {c.get('points', '?')}",
+        f"Players: {s.players}, active in 24 h: {s.active_24h}, actions in 24 h:"
+        f" {s.actions_24h}, actions in all: {s.actions}",
+        f"Points held: {s.points}",
+        "Funnel (players):",
+        *funnel(steps),
+        "Achievements unlocked: " + (", ".join(f"{a} {n}" for a, n in ach) or "-"),
         f"Updates handled: {diana.handled}, in flight: {diana.busy},"
         f" up {up // 3600}h{up % 3600 // 60:02d}m",
-    ]
-    return "\n".join(lines)
+    ])
 
 
-async def reload(diana: Diana) -> str:
+async def reload(diana: Diana, actor: str) -> tuple[str, dict[str, Any]]:
+    """The reply, and what the audit trail records: the versions, and why a reload was
+    refused."""
     old = diana.game.content
-    checked = await diana.reload()
+    detail: dict[str, Any] = {"ok": False, "was": old.version, "was_digest": old.digest}
+    checked = await diana.reload(actor)
     if checked.problem is not None:
-        return f"✗ Reload refused: {checked.problem}\nStill serving {old.version}."
+        detail["problem"] = checked.problem
+        return (f"✗ Reload refused: {checked.problem}\nStill serving {old.version}.",
+                detail)
     if checked.game_content is None:
+        detail["errors"] = len(checked.errors)
+        detail["first"] = concise(checked.errors[0]) if checked.errors else None
         shown = [concise(d) for d in checked.errors[:10]]
         more = len(checked.errors) - len(shown)
         lines = [f"✗ Reload refused: {len(checked.errors)} error(s); still serving"
                  f" {old.version} ({old.digest[:8]}).", *shown]
         if more > 0:
             lines.append(f"… and {more} more (run `diana lint`)")
-        return "\n".join(lines)
+        return "\n".join(lines), detail
     new = diana.game.content
+    detail.update(ok=True, version=new.version, digest=new.digest)
     return (f"✓ Reloaded: {new.version} ({new.digest[:8]}), {len(new.fragments)} fragments"
-            f" (was {old.version} ({old.digest[:8]})).")
+            f" (was {old.version} ({old.digest[:8]})).", detail)
 
 
-async def grant(diana: Diana, args: str, actor: str, key: str) -> str:
+async def grant(diana: Diana, args: str, actor: str, key: str) -> tuple[str, bool]:
+    """The reply, and whether the grant reached the store (and so its audit trail)."""
     usage = "Usage: /grant USER AMOUNT REASON — USER is a Telegram id, AMOUNT a positive number"
     parts = args.split(maxsplit=2)
     if len(parts) < 3:
-        return usage
+        return usage, False
     who = parse_player(parts[0])
     if who is None:
-        return f"✗ `{parts[0]}` is not a Telegram user id. {usage}"
+        return f"✗ `{parts[0]}` is not a Telegram user id. {usage}", False
     if not re.fullmatch(r"\d{1,7}", parts[1]) or not 0 < int(parts[1]) <= MAX_GRANT:
-        return f"✗ `{parts[1]}` is not an amount from 1 to {MAX_GRANT}. {usage}"
+        return f"✗ `{parts[1]}` is not an amount from 1 to {MAX_GRANT}. {usage}", False
     try:
         result = await diana.store.grant(who, int(parts[1]), parts[2], key=key, actor=actor)
     except UnknownPlayer:
-        return f"✗ No player {who}."
+        return f"✗ No player {who}.", False
     except AdminError as exc:
-        return f"✗ {exc}"
+        return f"✗ {exc}", False
     if result.replayed:
-        return f"Already granted (update {key}); nothing changed."
+        return f"Already granted (update {key}); nothing changed.", True
     currency = views.currency(diana.game, "en")
     return (f"✓ Granted {parts[1]} {currency} to {who} ({parts[2]}); balance"
-            f" {result.summary.get('points')}.")
-
-
+            f" {result.summary.get('points')}.", True)
 async def player(diana: Diana, args: str, actor: str) -> str:
     who = parse_player(args)
     if who is None:
@@ -198,11 +207,16 @@ async def player(diana: Diana, args: str, actor: str) -> str:
     ])
 
 
-def fragments(diana: Diana, counts: dict[str, Any]) -> str:
+def fragments(diana: Diana, s: Stats) -> str:
     content = diana.game.content
-    at = counts.get("at", {})
-    lines = [f"{len(content.fragments)} fragments (players there now):"]
+    lines = [f"{len(content.fragments)} fragments — players there now · players who visited"
+             " · visits:"]
     for fid, f in content.fragments.items():
-        mark = f" [ending: {f.ending}]" if f.ending else ""
-        lines.append(f"{fid}{mark} — {at.get(fid, 0)}")
+        mark = f" [ending: {f.ending}, reached by {s.endings.get(fid, 0)}]" if f.ending else ""
+        lines.append(f"{fid}{mark} — {s.at.get(fid, 0)} · {s.visitors.get(fid, 0)} ·"
+                     f" {s.visits.get(fid, 0)}")
+    gone = sorted(set(s.at) - set(content.fragments))
+    if gone:
+        lines.append("Not in this version (saves move when next read): "
+                     + ", ".join(f"{fid} {s.at[fid]}" for fid in gone))
     return "\n".join(lines)

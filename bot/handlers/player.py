@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot import play, views
-from bot.i18n import LOCALES, t
+from bot.i18n import t
 from bot.keyboards import (
     BOARDS,
     BoardCb,
@@ -72,9 +72,10 @@ def router() -> Router:
     async def on_language(message: Message, diana: Diana) -> None:
         state = await _state(message, diana, quiet=True)
         locale = play.locale_of(diana, state, message.from_user)
-        locales = tuple(x for x in diana.game.content.manifest.locales if x in LOCALES)
+        locales = diana.game.content.manifest.locales  # content text exists in each
         await safe(message.answer(t(locale, "language_prompt"),
-                                  reply_markup=language_keyboard(locales)), "sendMessage")
+                                  reply_markup=language_keyboard(locales, locale)),
+                   "sendMessage")
 
     @r.callback_query(ChoiceCb.filter())
     async def on_choice(query: CallbackQuery, callback_data: ChoiceCb, bot: Bot,
@@ -103,19 +104,9 @@ def router() -> Router:
                        "editMessageText(board)")
 
     @r.callback_query(LangCb.filter())
-    async def on_lang(query: CallbackQuery, callback_data: LangCb, diana: Diana) -> None:
-        player = diana.player_id(query.from_user.id)
-        state = await play.current_state(diana, player)
-        locale = play.locale_of(diana, state, query.from_user)
-        setter = getattr(diana.store, "set_locale", None)
-        if callback_data.locale not in diana.game.content.manifest.locales:
-            await play.answer(query, t(locale, "invalid_button"))
-        elif setter is None or state is None:
-            await play.answer(query, t(locale, "language_unavailable"), alert=True)
-        else:
-            async with diana.lock(player):
-                await setter(player, callback_data.locale)
-            await play.answer(query, t(callback_data.locale, "language_set"))
+    async def on_lang(query: CallbackQuery, callback_data: LangCb, bot: Bot,
+                      diana: Diana) -> None:
+        await play.set_language(bot, diana, query, callback_data.locale)
 
     @r.callback_query()
     async def on_unknown_button(query: CallbackQuery, diana: Diana) -> None:

@@ -68,7 +68,7 @@ def translations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
                    for _, t in entries):
             continue
         for what, text in entries:
-            have = text.locales
+            have = dict(text.by_locale)
             missing = [loc for loc in locales if loc not in have]
             if missing:
                 yield diag("L001", f"{what} has no {', '.join(missing)} translation", text.loc,

@@ -126,6 +126,8 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
 def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for what, text in texts(content):
         for _, template in text.by_locale:
+            if "{" not in template:  # most texts interpolate nothing
+                continue
             for name in variables(template):
                 reason = unknown_variable(name, content.stats, content.items)
                 if reason:

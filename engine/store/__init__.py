@@ -26,6 +26,7 @@ from engine.store.interface import (
     RankEntry,
     Resumed,
     Standing,
+    Stats,
     Store,
 )
 from engine.store.progress import Progress, progress
@@ -45,6 +46,7 @@ __all__ = [
     "SchemaTooNew",
     "SqliteStore",
     "Standing",
+    "Stats",
     "Store",
     "StoreClosed",
     "StoreCorrupt",

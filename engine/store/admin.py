@@ -1,4 +1,5 @@
-"""Operations that run alone, each in its own transaction: register, reset, export, delete.
+"""Operations that run alone, each in its own transaction: register, reset, export, delete,
+profile (a player's locale and name), audit (an event only) and swap (the content).
 
 Each returns (result for the caller, record to publish in the cache after COMMIT or None).
 """
@@ -12,7 +13,7 @@ import aiosqlite
 
 from engine.state import new_state
 from engine.store.batch import Job
-from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
+from engine.store.errors import AdminError, BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
 from engine.store.reads import load, stored_results
 from engine.store.records import Record, dump_state, ledger_entry
@@ -100,6 +101,9 @@ async def reset(
     seed = job.args.get("seed")
     state = new_state(store.game.content, name=rec.name, role=rec.role, locale=rec.locale,
                       seed=old["seed"] if seed is None else seed)
+    # The turn counter keeps running: a turn never repeats in a save, so a button (or any
+    # Choose) from before the reset can never line up with a turn after it.
+    state["turn"] = old["turn"]
     written = 0
     if rec.points:
         rec.ledger_seq += 1
@@ -147,7 +151,7 @@ async def reset(
         "ok": True,
         "error": None,
         "message": None,
-        "turn": 0,
+        "turn": state["turn"],
         "fragment": None,
         "points": 0,
         "ledger": written,
@@ -213,3 +217,66 @@ async def delete(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple
     )
     store._cache.pop(job.player, None)
     return None, None
+
+
+MAX_NAME = 64
+
+
+async def profile(
+    store: SqliteStore, w: aiosqlite.Connection, job: Job
+) -> tuple[PlayerInfo, Record | None]:
+    """Change a player's locale and/or display name: the players row and the save's
+    state["player"] together, with a `profile` event. No change: nothing is written."""
+    rec = await fresh(store, w, job.player)
+    a = job.args
+    manifest = store.game.content.manifest
+    locale, name = a.get("locale"), a.get("name")
+    if locale is not None and locale not in manifest.locales:
+        raise AdminError(f"unknown locale `{locale}`: the story has"
+                         f" {', '.join(manifest.locales)}")
+    if name is not None:
+        name = " ".join(str(name).split())
+        if not name or len(name) > MAX_NAME:
+            raise AdminError(f"a name has 1 to {MAX_NAME} characters")
+    person = dict(rec.state["player"])
+    changes: dict[str, Any] = {}
+    for field, value in (("locale", locale), ("name", name)):
+        if value is not None and value != person.get(field):
+            changes[field] = {"from": person.get(field), "to": value}
+            person[field] = value
+    if not changes:
+        return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created), None
+    now = store.clock()
+    state = {**rec.state, "player": person}  # replaced, never edited (dump_state's memo)
+    rec.version += 1
+    await w.execute("UPDATE players SET name = ?, locale = ? WHERE id = ?",
+                    (person["name"], person["locale"], rec.id))
+    cur = await w.execute(
+        "UPDATE saves SET state = ?, version = ?, updated = ? WHERE player = ? AND version = ?",
+        (dump_state(state), rec.version, now, rec.id, rec.stored_version))
+    if cur.rowcount != 1:
+        raise BatchFailed("the save changed under the cache; try again")
+    rec.state, rec.name, rec.locale = state, person["name"], person["locale"]
+    await event(store, w, rec.id, "profile", None, True,
+                {"actor": a.get("actor") or job.player, **changes})
+    return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created), rec
+
+
+async def audit(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[None, None]:
+    """An event only (an admin command, a refused attempt): the actor's player id when the
+    actor is a player, and the actor's id in the detail either way."""
+    a = job.args
+    rows = await w.execute_fetchall("SELECT id FROM players WHERE external_id = ?",
+                                    (job.player,))
+    pid = rows[0][0] if rows else None
+    await event(store, w, pid, a["op"], None, a["ok"], {"actor": job.player, **a["detail"]})
+    return None, None
+
+
+async def swap(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[Any, None]:
+    """Record a content swap; the shell swaps `store.game` after COMMIT, between batches."""
+    old, new = store.game.content, job.args["game"].content
+    await event(store, w, None, "content", None, True, {
+        "actor": job.args["actor"], "from": old.version, "from_digest": old.digest,
+        "to": new.version, "to_digest": new.digest})
+    return store.game, None

@@ -27,7 +27,9 @@ from engine.store.records import Record, dump_state, entry_extra, ledger_entry
 
 @dataclass
 class Job:
-    op: str  # action, grant, revoke, migrate (batched); register, reset, delete, export (alone)
+    # action, grant, revoke, migrate (batched); register, reset, delete, export, profile,
+    # audit, swap (alone)
+    op: str
     player: str
     key: str | None = None
     action: Action | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.game import Game
 from engine.migrate import Migration
 from engine.state import State
 from engine.step import Action, Outcome
@@ -72,7 +73,29 @@ class PlayerInfo:
     created: float
 
 
+@dataclass(frozen=True)
+class Stats:
+    """Aggregates over every player (`store.stats()`), for admins. Fragment and ending ids
+    are those of the saves, whatever content they were made under."""
+
+    players: int  # registered
+    started: int  # whose current save has begun a playthrough
+    finished: int  # who reached at least one ending (in their current save)
+    actions: int  # applied player actions, ever
+    active_24h: int  # players with an applied action in the last 24 hours
+    actions_24h: int
+    points: int  # held by all players
+    at: dict[str, int] = field(default_factory=dict)  # fragment -> players there now
+    # fragment -> entries by player actions, ever (every playthrough, before resets too)
+    visits: dict[str, int] = field(default_factory=dict)
+    visitors: dict[str, int] = field(default_factory=dict)  # fragment -> players who entered
+    endings: dict[str, int] = field(default_factory=dict)  # ending fragment -> players
+    achievements: dict[str, int] = field(default_factory=dict)  # id -> players holding it
+
+
 class Store(Protocol):
+    game: Game  # the content every operation runs under; change it with `swap_game`
+
     async def register(self, player: str, *, name: str | None = None, role: str | None = None,
                        locale: str | None = None, seed: int | None = None) -> PlayerInfo: ...
 
@@ -96,6 +119,17 @@ class Store(Protocol):
     async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]: ...
 
     async def delete(self, player: str, *, actor: str = "admin") -> None: ...
+
+    async def update_player(self, player: str, *, locale: str | None = None,
+                            name: str | None = None, actor: str | None = None
+                            ) -> PlayerInfo: ...
+
+    async def audit(self, actor: str, op: str, detail: dict[str, Any], *,
+                    ok: bool = True) -> None: ...
+
+    async def swap_game(self, game: Game, *, actor: str = "admin") -> Game: ...
+
+    async def stats(self, *, when: float | None = None) -> Stats: ...
 
     async def top(self, kind: str = "all", n: int = 10, *,
                   when: float | None = None) -> list[RankEntry]: ...

@@ -1,4 +1,5 @@
-"""Reads the writer needs: players' records (save + ledger tail) and stored results."""
+"""Reads: players' records (save + ledger tail) and stored results for the writer, and the
+admins' aggregate statistics."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import aiosqlite
 
 from engine.store.batch import Stored
 from engine.store.errors import StoreCorrupt
+from engine.store.interface import Stats
 from engine.store.records import Record, ledger_entry, load_state
 
 
@@ -47,3 +49,45 @@ async def stored_results(conn: aiosqlite.Connection, keys: list[str]) -> dict[st
         f" WHERE key IN ({','.join('?' * len(keys))})", keys)
     return {k: Stored(pid, op, bool(ok), version, json.loads(result))
             for k, pid, op, ok, version, result in rows}
+
+
+async def stats(conn: aiosqlite.Connection, now: float) -> Stats:
+    async def one(sql: str, args: tuple = ()) -> int:
+        rows = await conn.execute_fetchall(sql, args)
+        return int(rows[0][0] or 0)
+
+    async def counts(sql: str) -> dict[str, int]:
+        return {str(k): int(n) for k, n in await conn.execute_fetchall(sql)}
+
+    day = now - 86_400
+    visits: dict[str, int] = {}
+    visitors: dict[str, int] = {}
+    # Arrivals, from the audit trail: every playthrough counts (a save's own visits are
+    # those of its current playthrough only). One scan of the action events.
+    for fid, total, n in await conn.execute_fetchall(
+            "SELECT json_extract(detail, '$.fragment') f, count(*), count(DISTINCT player)"
+            " FROM events WHERE op = 'action' AND ok = 1 AND EXISTS (SELECT 1 FROM"
+            " json_each(detail, '$.events') WHERE value = 'enter') AND f IS NOT NULL"
+            " GROUP BY f"):
+        visits[str(fid)], visitors[str(fid)] = int(total), int(n)
+    return Stats(
+        players=await one("SELECT count(*) FROM players"),
+        started=await one("SELECT count(*) FROM saves"
+                          " WHERE json_extract(state, '$.playthrough') > 0"),
+        finished=await one("SELECT count(*) FROM saves"
+                           " WHERE json_array_length(state, '$.endings') > 0"),
+        actions=await one("SELECT count(*) FROM events WHERE op = 'action' AND ok = 1"),
+        active_24h=await one("SELECT count(DISTINCT player) FROM events WHERE time > ?"
+                             " AND op = 'action' AND ok = 1", (day,)),
+        actions_24h=await one("SELECT count(*) FROM events WHERE time > ? AND op = 'action'"
+                              " AND ok = 1", (day,)),
+        points=await one("SELECT sum(points) FROM saves"),
+        at=await counts("SELECT fragment, count(*) FROM saves WHERE fragment IS NOT NULL"
+                        " GROUP BY fragment"),
+        visits=visits,
+        visitors=visitors,
+        endings=await counts("SELECT e.value, count(DISTINCT s.player) FROM saves s,"
+                             " json_each(s.state, '$.endings') e GROUP BY e.value"),
+        achievements=await counts("SELECT achievement, count(*) FROM achievements"
+                                  " GROUP BY achievement"),
+    )

@@ -18,6 +18,9 @@ INSERT fail, and its jobs are computed again with the lookup (rare: a redelivere
 A save made under other content is moved to the current content (engine.migrate) when it
 is read (`resume`, `state`) or acted on, and written back once with a `migrate` event.
 
+The content is swapped by `swap_game`, a job of its own: every job queued before it is
+computed under the old content, every job after it under the new one, never a mix.
+
 One process writes a database file (the bot, or a CLI command while the bot is stopped).
 Another writer is detected, not silently overwritten: saves are updated with an
 optimistic version check, and a mismatch drops the cache and retries the batch.
@@ -51,7 +54,14 @@ from engine.store.errors import (
     StoreOpenError,
     UnknownPlayer,
 )
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing
+from engine.store.interface import (
+    ActionResult,
+    PlayerInfo,
+    RankEntry,
+    Resumed,
+    Standing,
+    Stats,
+)
 from engine.store.pipeline import (
     Discarded,
     Flight,
@@ -62,7 +72,7 @@ from engine.store.pipeline import (
     submit,
     supported,
 )
-from engine.store.reads import load, stored_results
+from engine.store.reads import load, stats, stored_results
 from engine.store.records import Record
 
 __all__ = ["SqliteStore", "prepare"]
@@ -194,6 +204,35 @@ class SqliteStore:
         if result.migration is not None:
             return Resumed(result.migration.outcome.state, result.migration)
         return Resumed((await self._record(player)).state)
+
+    async def update_player(self, player: str, *, locale: str | None = None,
+                            name: str | None = None, actor: str | None = None
+                            ) -> PlayerInfo:
+        """Change a player's locale (one of the content's) and/or display name, in the
+        players row and the save at once, with a `profile` event; what the player sees
+        follows from the next page on. Nothing to change: nothing is written."""
+        return await self._submit(Job("profile", player, args={
+            "locale": locale, "name": name, "actor": actor}))
+
+    async def audit(self, actor: str, op: str, detail: dict[str, Any], *,
+                    ok: bool = True) -> None:
+        """Record an operation done outside the store (an admin command, a refused attempt)
+        in the events table, after the writes queued before it."""
+        if not isinstance(op, str) or not op.strip():
+            raise StoreError("an audit event needs an operation name")
+        await self._submit(Job("audit", actor, args={"op": op.strip(), "ok": bool(ok),
+                                                     "detail": dict(detail)}))
+
+    async def swap_game(self, game: Game, *, actor: str = "admin") -> Game:
+        """Serve `game` from now on; returns the game it replaces. The swap waits for the
+        batches computed under the old content to commit and is recorded (`content`
+        event); saves move to the new content when next read or acted on."""
+        return await self._submit(Job("swap", "", args={"game": game, "actor": actor}))
+
+    async def stats(self, *, when: float | None = None) -> Stats:
+        """Aggregates over all players (committed data; the counts are read one by one,
+        not as one snapshot)."""
+        return await stats(self._reader(), self._when(when))
 
     async def top(self, kind: str = "all", n: int = 10, *,
                   when: float | None = None) -> list[RankEntry]:
@@ -400,7 +439,8 @@ class SqliteStore:
         w = self._w
         assert w is not None
         handler = {"register": admin.register, "reset": admin.reset,
-                   "export": admin.export, "delete": admin.delete}[job.op]
+                   "export": admin.export, "delete": admin.delete, "profile": admin.profile,
+                   "audit": admin.audit, "swap": admin.swap}[job.op]
         self._next_lid = None  # a reset appends to the ledger itself
         try:
             await w.execute("BEGIN IMMEDIATE")
@@ -419,6 +459,8 @@ class SqliteStore:
             self._cache.pop(job.player, None)
             _fail([job], _batch_error(exc))
             return
+        if job.op == "swap":
+            self.game = job.args["game"]  # no batch is in flight: the next one uses it
         if publish is not None:
             self._publish([publish])
         _resolve(job, result)

@@ -18,7 +18,14 @@ from typing import Any
 from engine.game import Game
 from engine.state import State
 from engine.step import Action
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing
+from engine.store.interface import (
+    ActionResult,
+    PlayerInfo,
+    RankEntry,
+    Resumed,
+    Standing,
+    Stats,
+)
 from engine.store.sqlite import SqliteStore
 
 
@@ -78,6 +85,18 @@ class SyncStore:
 
     def delete(self, player: str, **kw: Any) -> None:
         self._runner.run(self.store.delete(player, **kw))
+
+    def update_player(self, player: str, **kw: Any) -> PlayerInfo:
+        return self._runner.run(self.store.update_player(player, **kw))
+
+    def audit(self, actor: str, op: str, detail: dict[str, Any], **kw: Any) -> None:
+        self._runner.run(self.store.audit(actor, op, detail, **kw))
+
+    def swap_game(self, game: Game, **kw: Any) -> Game:
+        return self._runner.run(self.store.swap_game(game, **kw))
+
+    def stats(self, **kw: Any) -> Stats:
+        return self._runner.run(self.store.stats(**kw))
 
     def top(self, kind: str = "all", n: int = 10, **kw: Any) -> list[RankEntry]:
         return self._runner.run(self.store.top(kind, n, **kw))

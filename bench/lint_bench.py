@@ -6,7 +6,7 @@ Generates a valid story with `engine.synth` into a temporary directory, then:
 
 - runs the full lint in this process R times (`engine.load.load` + `engine.lint.lint`, the
   functions `diana lint` calls) and prints the median wall time with its breakdown:
-  read/parse (read the files, compose the YAML, convert nodes to data with positions),
+  read/parse (read the files, parse the YAML into data with positions),
   schema (JSON Schema validation), model (build the typed model), checks (every lint check)
   and the rest (walking the directory, hashing, sorting, severities);
 - runs `diana lint DIR` (as `python -m cli.main`, from this tree) as a cold subprocess R

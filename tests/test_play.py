@@ -160,13 +160,14 @@ def test_resume_and_new(sample, tmp_path):
     assert saved(db) == where  # resuming and looking changes nothing
     fresh = diana_play(db, ["status"], "--new")
     assert "Welcome back" not in fresh.output
-    assert "turn 1, playthrough 1" in fresh.output
-    assert saved(db)["turn"] == 1
+    # a new playthrough 1; the turn counter runs on through a reset (no turn repeats)
+    assert "turn 3, playthrough 1" in fresh.output
+    assert saved(db)["turn"] == 3
     # another player has their own slot
     other = diana_play(db, ["quit"], "--player", "Mia", "--locale", "es")
     assert "Welcome back" not in other.output and "La invitación" in other.output
     assert saved(db, "Mia")["player"]["locale"] == "es"
-    assert saved(db)["turn"] == 1
+    assert saved(db)["turn"] == 3
 
 
 def test_resume_at_a_fragment_that_no_longer_exists(sample, tmp_path):

@@ -5,6 +5,7 @@ audit, under the update's idempotency key), the rest through `store.audit`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -13,15 +14,17 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message, Update
+from aiogram.types import BufferedInputFile, Message, Update
 
 from bot import views
+from bot.charts import funnel_png
 from bot.i18n import t
 from bot.play import current_state, locale_of, message_key
 from bot.service import Diana
 from bot.telegram import safe
 from cli.render import concise
 from engine.requirements import level_of
+from engine.stats import story_order
 from engine.store import AdminError, Stats, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
@@ -60,9 +63,10 @@ def router() -> Router:
         actor = diana.player_id(user.id)
         audit: dict[str, Any] | None = {"args": args}
         ok = True
+        chart: list[tuple[str, int]] | None = None
         try:
             if name == "stats":
-                text = await stats(diana)
+                text, chart = await stats(diana)
             elif name == "reload":
                 text, audit = await reload(diana, actor)
                 ok = bool(audit["ok"])
@@ -84,8 +88,24 @@ def router() -> Router:
         lines = [escape(line, quote=False) for line in text.split("\n")]
         for part in views.join_lines(lines):
             await safe(message.answer(part), f"sendMessage(/{name})")
+        if chart is not None:
+            await send_funnel(message, diana, chart)
 
     return r
+
+
+async def send_funnel(message: Message, diana: Diana, steps: list[tuple[str, int]]) -> None:
+    """The funnel chart as a photo (the text above has the same numbers, should drawing
+    fail)."""
+    title = f"Players who reached each fragment ({diana.game.content.version})"
+    try:
+        png = await asyncio.to_thread(funnel_png, title, steps)
+    except Exception:  # a chart is a nicety: the reply was sent already
+        log.exception("stats: could not draw the funnel chart")
+        return
+    await safe(message.answer_photo(BufferedInputFile(png, "funnel.png"),
+                                    caption="Funnel: players who reached each fragment,"
+                                            " in story order"), "sendPhoto(/stats)")
 
 
 def bar(n: int, top: int) -> str:
@@ -97,8 +117,7 @@ def bar(n: int, top: int) -> str:
 
 
 def funnel(steps: list[tuple[str, int]]) -> list[str]:
-    """The players' funnel as text lines. (No chart library is a dependency, so no picture:
-    see the report on matplotlib.)"""
+    """A funnel as text lines (the chart is sent as a photo after them)."""
     top = steps[0][1] if steps else 0
     width = max((len(label) for label, _ in steps), default=0)
     lines = []
@@ -108,7 +127,9 @@ def funnel(steps: list[tuple[str, int]]) -> list[str]:
     return lines
 
 
-async def stats(diana: Diana) -> str:
+async def stats(diana: Diana) -> tuple[str, list[tuple[str, int]]]:
+    """The reply, and the chart's funnel: players who entered each fragment (every
+    playthrough counts), in story order as `diana stats` draws it."""
     s = await diana.store.stats()
     content = diana.game.content
     up = int(time.time() - diana.started)
@@ -117,6 +138,8 @@ async def stats(diana: Diana) -> str:
              ("reached an ending", s.finished)]
     steps += [(f"  ending {fid}", s.endings.get(fid, 0)) for fid in endings]
     ach = sorted(s.achievements.items(), key=lambda kv: (-kv[1], kv[0]))
+    chart = [("(registered)", s.players), ("(started)", s.started)]
+    chart += [(fid, s.visitors.get(fid, 0)) for fid in story_order(content)]
     return "\n".join([
         f"Story: {content.manifest.title.get('en', content.manifest.default_locale)}"
         f" {content.version} ({content.digest[:8]})",
@@ -130,7 +153,7 @@ async def stats(diana: Diana) -> str:
         "Achievements unlocked: " + (", ".join(f"{a} {n}" for a, n in ach) or "-"),
         f"Updates handled: {diana.handled}, in flight: {diana.busy},"
         f" up {up // 3600}h{up % 3600 // 60:02d}m",
-    ])
+    ]), chart
 
 
 async def reload(diana: Diana, actor: str) -> tuple[str, dict[str, Any]]:

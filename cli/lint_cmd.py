@@ -9,9 +9,9 @@ import typer
 
 from cli import render
 from engine.catalog import lookup
-from engine.diagnostics import Severity
+from engine.diagnostics import Diagnostic, Severity
 from engine.gcpause import without_gc
-from engine.lint import lint
+from engine.lint import lint, with_overrides
 from engine.load import ContentDirError, LoadResult, load
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "checks"
@@ -48,13 +48,18 @@ def explain(code: str) -> None:
 # earlier, its first pass would walk the millions of objects a large story loads into, all
 # still alive (about 0.5 s of a 10,000-fragment `diana lint`).
 @without_gc
-def run(directory: Path, fmt: Format) -> int:
+def run(directory: Path, fmt: Format, deep: bool = False) -> int:
     try:
         result = load(directory)
     except ContentDirError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
     diagnostics = lint(result)
+    note = None
+    if result.content is None and any(d.code.startswith(("Y", "S")) for d in diagnostics):
+        note = "Story checks run once the files above read and match the schema."
+    if deep:
+        diagnostics, note = _deep(result, diagnostics)
     if fmt is Format.json:
         typer.echo(render.as_json(diagnostics))
     elif fmt is Format.github:
@@ -67,6 +72,20 @@ def run(directory: Path, fmt: Format) -> int:
             if fmt is Format.full:
                 typer.echo("")
         typer.echo(render.summary(diagnostics))
-        if result.content is None and any(d.code.startswith(("Y", "S")) for d in diagnostics):
-            typer.echo("Story checks run once the files above read and match the schema.")
+        if note:
+            typer.echo(note)
     return 1 if any(d.severity is Severity.ERROR for d in diagnostics) else 0
+
+
+def _deep(result: LoadResult, diagnostics: list[Diagnostic]) -> tuple[list[Diagnostic], str]:
+    """Add the value-aware checks (V001, V002), which explore the story's states: opt-in,
+    since exploring takes longer than linting."""
+    if result.content is None or any(d.severity is Severity.ERROR for d in diagnostics):
+        return diagnostics, "Deep checks run once the story lints without errors."
+    from engine.lint.deep import deep  # imports the simulator; plain lint does not need it
+
+    found = deep(result.content)
+    note = ("" if found.complete else
+            f"Deep checks: the exploration stopped at its bound ({found.states} states);"
+            " V001/V002 are claimed only after a complete exploration (try `diana simulate`).")
+    return with_overrides(result, diagnostics + found.diagnostics), note

@@ -51,11 +51,7 @@ def lint(
         for info in CHECKS.values():
             typer.echo(f"{info.code}  {info.name:<28} {info.severity.value:<8} {info.summary}")
         return
-    if deep:
-        from cli import lint_deep
-
-        raise typer.Exit(lint_deep.run(directory, format))
-    raise typer.Exit(lint_cmd.run(directory, format))
+    raise typer.Exit(lint_cmd.run(directory, format, deep))
 
 
 @app.command()

@@ -8,7 +8,7 @@ from engine.gcpause import without_gc
 from engine.lint.registry import run_checks
 from engine.load import LoadResult
 
-__all__ = ["lint", "worst"]
+__all__ = ["lint", "with_overrides", "worst"]
 
 
 def _overrides(result: LoadResult) -> dict[str, str]:
@@ -30,6 +30,11 @@ def lint(result: LoadResult) -> list[Diagnostic]:
     found = list(result.diagnostics)
     if result.content is not None:
         found += run_checks(result.content, result)
+    return with_overrides(result, found)
+
+
+def with_overrides(result: LoadResult, found: list[Diagnostic]) -> list[Diagnostic]:
+    """`found` with the manifest's severities applied, in stable order."""
     overrides = _overrides(result)
     blocked = result.content is None
     out: set[Diagnostic] = set()

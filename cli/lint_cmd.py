@@ -44,11 +44,15 @@ def explain(code: str) -> None:
         typer.echo(f"{info.code} {info.name} ({info.severity.value})\n\n{info.summary}")
 
 
-# The collector stays paused until the story is freed (when `run` returns): resumed
-# earlier, its first pass would walk the millions of objects a large story loads into, all
-# still alive (about 0.5 s of a 10,000-fragment `diana lint`).
-@without_gc
 def run(directory: Path, fmt: Format, deep: bool = False) -> int:
+    # Plain lint keeps the collector paused until the story is freed (when `_run` returns):
+    # resumed earlier, its first pass would walk the millions of objects a large story
+    # loads into, all still alive (about 0.5 s of a 10,000-fragment `diana lint`). The
+    # deep checks' exploration allocates far more, so it runs with the collector on.
+    return (_run if deep else without_gc(_run))(directory, fmt, deep)
+
+
+def _run(directory: Path, fmt: Format, deep: bool) -> int:
     try:
         result = load(directory)
     except ContentDirError as exc:

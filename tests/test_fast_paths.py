@@ -73,6 +73,7 @@ def test_fast_reading_matches_pure_on_every_repository_file() -> None:
 @needs_c
 def test_fast_reading_matches_pure_on_a_synthetic_story() -> None:
     for text in synth.generate(600, seed=3).values():
+        assert source._fast_read(text) is not None  # the fast path takes it
         _same(text.encode())
 
 

@@ -105,7 +105,7 @@ def test_locked_choices_show_their_reason(sample, tmp_path):
         numbers.append(i)
         out = step(game, out.state, Choose(c.id))
     else:
-        pytest.skip("no locked choice on the first path")
+        pytest.fail("the sample shows no locked choice on its first path")
     locked = next(c for c in out.screen.choices if not c.available)
     result = diana_play(tmp_path / "s.sqlite3", [*map(str, numbers), "why"])
     assert f"🔒 {locked.reason}" in result.output

@@ -1,0 +1,276 @@
+"""The whole bot stack under N simulated players: the Bot API emulator (in this process, its
+own thread) + the real bot (`diana bot run`, a subprocess long polling the emulator over
+HTTP) + SQLite in a temporary directory, playing the sample story (content/ + rules/).
+
+Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
+                               [--repeat R] [--seed N]
+
+Each player sends /start, then taps a random open button of each page as soon as the page
+arrives (closed loop: one update in flight per player; at an ending, "Play again"). The
+players live in the emulator's event loop: a bot reply is seen the moment the emulator
+handles the bot's HTTP request, and the next tap is injected from there.
+
+Per run, over the measuring window (after the warm-up, which lasts until every player has
+had a first page; the updates whose reply or page arrives in the window):
+
+- updates/s: updates whose page arrived in the window, per second (closed loop: N players
+  / updates/s is about the page latency);
+- reply p50/p99: injection (the update queued for getUpdates) to the bot's first reply in
+  that chat (sendMessage, sendPhoto, editMessageText or editMessageReplyMarkup, as the
+  emulator receives it);
+- page p50/p99: injection to the next page (the message carrying the keyboard);
+- where the time goes: getUpdates calls and mean batch size, CPU seconds of the bot process
+  and of this process (the emulator and the players), the load average.
+
+Each N runs --repeat times on a fresh stack (new emulator, bot, database); the medians are
+printed. The bot's per-user rate limit is lifted (DIANA_RATE_LIMIT) so it does not distort
+the figures. Target from the bot issue: >= 1,000 updates/s with p99 < 50 ms at 1,000 players.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.testing.emulator import Emulator, EmulatorThread  # noqa: E402
+
+FIRST_ID = 10_000_000
+STALL = 60.0  # a player whose page has not come this long sends /start again
+
+
+@dataclass
+class PlayerState:
+    id: int
+    pages: int = 0
+    injected: float = 0.0  # when the in-flight update was queued
+    replied: bool = True
+    waiting: bool = False  # for a page
+
+
+@dataclass
+class Stats:
+    start: float = float("inf")  # of the measuring window
+    end: float = float("inf")
+    first_pages: int = 0  # players who have had their first page
+    reply: list[float] = field(default_factory=list)
+    page: list[float] = field(default_factory=list)
+    stalls: int = 0
+
+
+class BenchEmulator(Emulator):
+    """The emulator with the players inside: its Bot API handlers report each reply."""
+
+    def __init__(self, players: int, seed: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.rng = random.Random(seed)
+        self.players = {FIRST_ID + i: PlayerState(FIRST_ID + i) for i in range(players)}
+        for pid in self.players:
+            self.user(pid, f"P{pid - FIRST_ID}")
+        self.stats = Stats()
+        self.running = False
+
+    # -- the players --------------------------------------------------------------------
+
+    def _inject(self, p: PlayerState, what: str, message_id: int = 0) -> None:
+        if not self.running:
+            p.waiting = False
+            return
+        p.injected, p.replied, p.waiting = time.monotonic(), False, True
+        if what == "/start":
+            self.send_text(p.id, "/start")
+        else:
+            self.press(p.id, message_id, what, check=False)
+
+    def begin(self) -> None:
+        """Every player sends /start (called in the emulator's loop)."""
+        self.running = True
+        for p in self.players.values():
+            self._inject(p, "/start")
+        asyncio.get_running_loop().call_later(1.0, self._watchdog)
+
+    def _watchdog(self) -> None:
+        if not self.running:
+            return
+        now = time.monotonic()
+        for p in self.players.values():
+            if p.waiting and now - p.injected > STALL:
+                self.stats.stalls += 1
+                self._inject(p, "/start")
+        asyncio.get_running_loop().call_later(1.0, self._watchdog)
+
+    def _reply(self, result: dict[str, Any]) -> None:
+        p = self.players.get(result["chat"]["id"])
+        if p is None or not p.waiting:
+            return
+        now = time.monotonic()
+        counted = self.stats.start <= now <= self.stats.end
+        if not p.replied:
+            p.replied = True
+            if counted:
+                self.stats.reply.append(now - p.injected)
+        rows = (result.get("reply_markup") or {}).get("inline_keyboard") or []
+        buttons = [b for row in rows for b in row
+                   if str(b.get("callback_data", "")).startswith(("c:", "r:"))
+                   and not b["text"].startswith("🔒")]
+        if not buttons:
+            return  # a notice, the old page losing its keyboard, a part of a long page
+        p.waiting = False
+        p.pages += 1
+        if p.pages == 1:
+            self.stats.first_pages += 1
+        if counted:
+            self.stats.page.append(now - p.injected)
+        data = self.rng.choice(buttons)["callback_data"]
+        asyncio.get_running_loop().call_soon(self._inject, p, data, result["message_id"])
+
+    # -- Bot API methods that reply ------------------------------------------------------
+
+    def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super().api_sendmessage(params)
+        self._reply(result)
+        return result
+
+    def api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super().api_sendphoto(params)
+        self._reply(result)
+        return result
+
+    def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super().api_editmessagetext(params)
+        self._reply(result)
+        return result
+
+    def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super().api_editmessagereplymarkup(params)
+        self._reply(result)
+        return result
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def one_run(players: int, duration: float, warmup: float, seed: int,
+            profile: str | None = None) -> dict[str, float]:
+    et = EmulatorThread()
+    emu = BenchEmulator(players, seed, callback_timeout=60)
+    et.emulator = emu
+    with tempfile.TemporaryDirectory(prefix="diana-bot-bench-") as tmp, et:
+        env = {**os.environ, "BOT_TOKEN": emu.token, "TELEGRAM_API_BASE": emu.base_url,
+               "DIANA_DB": str(Path(tmp) / "bench.sqlite3"),
+               "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
+               "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
+               "DIANA_ENV_FILE": str(Path(tmp) / "none.env")}
+        log = Path(tmp) / "bot.log"
+        with log.open("wb") as out:
+            prof = ["-m", "cProfile", "-o", profile] if profile else []
+            proc = subprocess.Popen([sys.executable, *prof, "-m", "cli.main", "bot", "run"],
+                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not emu.polls:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the bot did not start:\n{log.read_text()}")
+                time.sleep(0.05)
+            bot_cpu0, own_cpu0 = cpu_seconds(proc.pid), time.process_time()
+            polls0 = emu.polls
+            assert emu._loop is not None
+            emu._loop.call_soon_threadsafe(emu.begin)
+            t0 = time.monotonic()
+            time.sleep(warmup)
+            while emu.stats.first_pages < players and time.monotonic() - t0 < 300:
+                time.sleep(0.1)  # the warm-up lasts until every player has had a page
+            ramp = time.monotonic() - t0
+            with emu.lock:
+                updates0, calls0 = len(emu.history), len(emu.calls)
+            polls0, bot_cpu0, own_cpu0 = emu.polls, cpu_seconds(proc.pid), time.process_time()
+            emu.stats.start = time.monotonic()
+            emu.stats.end = emu.stats.start + duration
+            time.sleep(duration)
+            emu.running = False
+            bot_cpu, own_cpu = cpu_seconds(proc.pid) - bot_cpu0, time.process_time() - own_cpu0
+            polls = emu.polls - polls0
+            load = os.getloadavg()[0]
+            with emu.lock:
+                updates, calls = len(emu.history) - updates0, len(emu.calls) - calls0
+            lines = log.read_text(errors="replace").splitlines()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        errors = [line for line in lines if " ERROR " in line]  # before the shutdown
+        for line in sorted({e.split(": ", 1)[-1][:200] for e in errors})[:3]:
+            print(f"  bot error ({players} players): {line}", file=sys.stderr)
+    s = emu.stats
+    return {"updates/s": len(s.page) / duration, "reply_p50": pct(s.reply, 0.5) * 1e3,
+            "reply_p99": pct(s.reply, 0.99) * 1e3, "page_p50": pct(s.page, 0.5) * 1e3,
+            "page_p99": pct(s.page, 0.99) * 1e3, "ramp": ramp,
+            "batch": updates / max(polls, 1), "calls/upd": calls / max(updates, 1),
+            "bot_cpu": bot_cpu / duration, "emu_cpu": own_cpu / duration, "load1": load,
+            "stalls": float(s.stalls), "errors": float(len(errors))}
+
+
+COLUMNS = (("updates/s", "{:>9.0f}"), ("reply_p50", "{:>9.1f}"), ("reply_p99", "{:>9.1f}"),
+           ("page_p50", "{:>8.1f}"), ("page_p99", "{:>8.1f}"), ("ramp", "{:>5.1f}"),
+           ("batch", "{:>6.1f}"), ("calls/upd", "{:>9.1f}"),
+           ("bot_cpu", "{:>7.2f}"), ("emu_cpu", "{:>7.2f}"), ("load1", "{:>6.2f}"),
+           ("stalls", "{:>6.0f}"), ("errors", "{:>6.0f}"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--players", default="100,1000,10000",
+                    help="comma-separated player counts (default 100,1000,10000)")
+    ap.add_argument("--duration", type=float, default=10.0, help="measuring window, seconds")
+    ap.add_argument("--warmup", type=float, default=3.0,
+                    help="seconds before measuring, at least until every player has had a"
+                         " page (the `ramp` column)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per player count")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", metavar="PATH",
+                    help="run the bot under cProfile, writing PATH (its main thread only)")
+    args = ap.parse_args()
+    counts = [int(x.replace("_", "")) for x in args.players.split(",") if x.strip()]
+    print(f"bot bench: sample story, {args.repeat} run(s) of {args.warmup:g}+"
+          f"{args.duration:g} s per N; medians; latencies in ms; cpu in cores; "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'players':>8} " + " ".join(f"{name:>{len(fmt.format(0))}}"
+                                          for name, fmt in COLUMNS))
+    for n in counts:
+        runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile)
+                for i in range(args.repeat)]
+        med = {k: statistics.median(r[k] for r in runs) for k, _ in COLUMNS}
+        print(f"{n:>8} " + " ".join(fmt.format(med[k]) for k, fmt in COLUMNS), flush=True)
+    print("target: >= 1,000 updates/s with p99 < 50 ms at 1,000 players")
+
+
+if __name__ == "__main__":
+    main()

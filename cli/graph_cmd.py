@@ -11,12 +11,8 @@ from typing import Annotated
 
 import typer
 
-from cli import render
+from cli.content import load_clean
 from engine import graph_export
-from engine.diagnostics import Severity
-from engine.lint import lint
-from engine.load import ContentDirError, load
-from engine.model import Content
 
 
 class GraphFormat(StrEnum):
@@ -28,22 +24,6 @@ class Labels(StrEnum):
     id = "id"
     text = "text"
     both = "both"
-
-
-def load_clean(directory: Path) -> tuple[Content | None, int]:
-    """The story in `directory` when it loads without lint errors; else print why and return
-    the exit status (1: content errors, 2: no such directory)."""
-    try:
-        result = load(directory)
-    except ContentDirError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return None, 2
-    diagnostics = lint(result)
-    if result.content is None or any(d.severity is Severity.ERROR for d in diagnostics):
-        typer.echo(render.summary(diagnostics), err=True)
-        typer.echo(f"Run `diana lint {directory}` to see them.", err=True)
-        return None, 1
-    return result.content, 0
 
 
 def _coverage(path: Path) -> graph_export.Coverage:

@@ -18,12 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli import render
+from cli.content import load_game
 from engine import simulate as sim
-from engine.diagnostics import Severity
-from engine.game import Game, compile_game
-from engine.lint import lint
-from engine.load import ContentDirError, load
+from engine.game import Game
 from engine.model import Content
 
 
@@ -64,21 +61,6 @@ def _fail_on(text: str | None) -> set[str]:
     if "unreachable" in kinds:
         kinds |= set(UNREACHABLE)
     return kinds
-
-
-def load_game(directory: Path, err: Console) -> tuple[Game | None, int]:
-    try:
-        result = load(directory)
-    except ContentDirError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return None, 2
-    diagnostics = lint(result)
-    if result.content is None or any(d.severity is Severity.ERROR for d in diagnostics):
-        err.print(render.summary(diagnostics), markup=False)
-        err.print(f"The story has errors; run `diana lint {directory}` to see them.",
-                  markup=False)
-        return None, 1
-    return compile_game(result.content), 0
 
 
 def _progress(err: Console, total: int | None, label: str):
@@ -298,7 +280,7 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
         if mode is Mode.goal and target is None and not replay:
             raise UsageError("--mode goal needs --target (ending:X, achievement:Y, "
                              "fragment:Z, choice:F.C, rule:R or points:N)")
-        game, status = load_game(directory, err)
+        game, status = load_game(directory)
         if game is None:
             return status
         content = game.content

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.content import load_game
 from engine import simulate as sim
 from engine.stats import StatsReport, build, with_simulation
 from engine.stats.read import StatsReadError, read_rows
@@ -124,8 +125,6 @@ def print_report(out: Console, r: StatsReport) -> None:
 def run(db: Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_sim: bool,
         runs: int, seed: int, as_of: float, out: Console | None = None,
         err: Console | None = None) -> int:
-    from cli.simulate_cmd import load_game
-
     out = out or Console(file=sys.stdout, soft_wrap=fmt is Format.json, width=120)
     err = err or Console(file=sys.stderr, width=120)
     if runs < 1:
@@ -136,7 +135,7 @@ def run(db: Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_s
     except StatsReadError as exc:
         err.print(f"error: {exc}", markup=False)
         return 2
-    game, status = load_game(content, err)
+    game, status = load_game(content)
     if game is None:
         return status
     report = build(game.content, rows, as_of=as_of)

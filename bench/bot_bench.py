@@ -3,7 +3,7 @@ own thread) + the real bot (`diana bot run`, a subprocess long polling the emula
 HTTP) + SQLite in a temporary directory, playing the sample story (content/ + rules/).
 
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
-                               [--repeat R] [--seed N]
+                               [--repeat R] [--seed N] [--against REF]
 
 Each player sends /start, then taps a random open button of each page as soon as the page
 arrives (closed loop: one update in flight per player; at an ending, "Play again"). The
@@ -23,8 +23,10 @@ had a first page; the updates whose reply or page arrives in the window):
   and of this process (the emulator and the players), the load average.
 
 Each N runs --repeat times on a fresh stack (new emulator, bot, database); the medians are
-printed. The bot's per-user rate limit is lifted (DIANA_RATE_LIMIT) so it does not distort
-the figures. Target from the bot issue: >= 1,000 updates/s with p99 < 50 ms at 1,000 players.
+printed. --against REF runs the bot of a git revision in turn with this one and prints
+the ratios of the medians. The bot's per-user rate limit is lifted (DIANA_RATE_LIMIT) so it
+does not distort the figures. Target from the bot issue: >= 1,000 updates/s with p99 < 50 ms
+at 1,000 players.
 """
 
 from __future__ import annotations
@@ -176,7 +178,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def one_run(players: int, duration: float, warmup: float, seed: int,
-            profile: str | None = None) -> dict[str, float]:
+            profile: str | None = None, code: Path = ROOT) -> dict[str, float]:
     et = EmulatorThread()
     emu = BenchEmulator(players, seed, callback_timeout=60)
     et.emulator = emu
@@ -185,12 +187,12 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
                "DIANA_DB": str(Path(tmp) / "bench.sqlite3"),
                "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
                "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
-               "DIANA_ENV_FILE": str(Path(tmp) / "none.env")}
+               "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code)}
         log = Path(tmp) / "bot.log"
         with log.open("wb") as out:
             prof = ["-m", "cProfile", "-o", profile] if profile else []
             proc = subprocess.Popen([sys.executable, *prof, "-m", "cli.main", "bot", "run"],
-                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                    cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while not emu.polls:
@@ -245,6 +247,35 @@ COLUMNS = (("updates/s", "{:>9.0f}"), ("reply_p50", "{:>9.1f}"), ("reply_p99", "
            ("stalls", "{:>6.0f}"), ("errors", "{:>6.0f}"))
 
 
+def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
+    """Each N: REF's bot and the working tree's in turn (alternating which goes first),
+    against the same emulator code, so both see the same machine load."""
+    base = Path(tempfile.mkdtemp(prefix="diana-against-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(base), ref], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        versions = [(ref, base), ("working tree", ROOT)]
+        for n in counts:
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in versions}
+            for i in range(args.repeat):
+                for name, code in versions if i % 2 == 0 else versions[::-1]:
+                    runs[name].append(one_run(n, args.duration, args.warmup, args.seed + i,
+                                              code=code))
+            med = {name: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
+                   for name, rs in runs.items()}
+            for name, m in med.items():
+                print(f"{n:>8} " + " ".join(fmt.format(m[k]) for k, fmt in COLUMNS)
+                      + f"  {name}", flush=True)
+            old, new = med[ref], med["working tree"]
+            print(f"{'ratio':>8} {new['updates/s'] / old['updates/s']:>8.2f}x"
+                  + "".join(f" {old[k] / new[k]:>8.2f}x" for k in
+                            ("reply_p50", "reply_p99", "page_p50", "page_p99"))
+                  + "  (throughput new/old; latency old/new: > 1 is better)", flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
+                       capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--players", default="100,1000,10000",
@@ -255,6 +286,9 @@ def main() -> None:
                          " page (the `ramp` column)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per player count")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--against", metavar="REF",
+                    help="also run the bot of a git revision, in turn with this one, and"
+                         " print the ratios")
     ap.add_argument("--profile", metavar="PATH",
                     help="run the bot under cProfile, writing PATH (its main thread only)")
     args = ap.parse_args()
@@ -264,6 +298,9 @@ def main() -> None:
           f"{os.cpu_count()} CPUs")
     print(f"{'players':>8} " + " ".join(f"{name:>{len(fmt.format(0))}}"
                                           for name, fmt in COLUMNS))
+    if args.against:
+        against(args.against, counts, args)
+        return
     for n in counts:
         runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile)
                 for i in range(args.repeat)]

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ErrorEvent
@@ -22,7 +21,7 @@ from bot.handlers import admin, player
 from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
 from bot.middlewares import FloodMiddleware, InflightMiddleware
 from bot.service import Diana, check_content
-from bot.telegram import RetryAfterMiddleware, safe
+from bot.telegram import JsonSession, RetryAfterMiddleware, pin_response_types, safe
 from engine.game import compile_game
 from engine.store import SqliteStore, StoreError
 
@@ -34,9 +33,10 @@ class StartupError(Exception):
 
 
 def make_bot(config: Config) -> Bot:
-    session = AiohttpSession()
+    pin_response_types()
+    session = JsonSession()
     if config.api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
+        session = JsonSession(api=TelegramAPIServer.from_base(config.api_base))
     session.middleware(RetryAfterMiddleware())
     return Bot(config.token, session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -12,6 +12,9 @@ from pathlib import Path
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# new: each page is a new message and the one left behind loses its buttons (the story
+# stays readable in the chat); edit: a tap rewrites its page into the next one in place
+PAGE_MODES = ("new", "edit")
 
 
 class ConfigError(Exception):
@@ -29,10 +32,12 @@ class Config:
     rate_count: int  # at most rate_count updates per rate_window seconds per user
     rate_window: float
     drain_timeout: float  # seconds to finish in-flight updates at shutdown
+    pages: str = "new"  # one of PAGE_MODES
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={self.db} content={self.content}"
-                f" admins={len(self.admins)} rate={self.rate_count}/{self.rate_window:g}s")
+                f" admins={len(self.admins)} rate={self.rate_count}/{self.rate_window:g}s"
+                f" pages={self.pages}")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -108,6 +113,9 @@ def load_config(environ: Mapping[str, str] | None = None,
         drain_timeout = -1.0
     if drain_timeout < 0:
         raise ConfigError(f"DIANA_DRAIN_TIMEOUT must be a number of seconds, not {drain!r}")
+    pages = (get("DIANA_PAGES", "new") or "new").lower()
+    if pages not in PAGE_MODES:
+        raise ConfigError(f"DIANA_PAGES must be one of {', '.join(PAGE_MODES)}, not {pages!r}")
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():
         raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
@@ -116,4 +124,4 @@ def load_config(environ: Mapping[str, str] | None = None,
         raise ConfigError(f"DIANA_DB: the directory {db.parent} does not exist")
     return Config(token=token, api_base=base, db=db, content=content,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
-                  rate_window=float(m.group(2)), drain_timeout=drain_timeout)
+                  rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages)

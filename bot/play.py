@@ -5,6 +5,7 @@ with before the real work starts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from html import escape
@@ -89,18 +90,42 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         if moved.notice:
             lead = f"{moved.notice}\n\n{lead}" if lead else moved.notice
     previous = diana.last_page.pop(player, None)
-    for old in {previous, (moved_from.chat.id, moved_from.message_id) if moved_from else None}:
-        if old is not None:
-            await strip_keyboard(bot, *old)
+    keyboard: InlineKeyboardMarkup | None = screen_keyboard(game.content, screen,
+                                                            state["turn"], locale)
+    fragment = game.content.fragments.get(screen.fragment)
+    image = fragment.image if fragment is not None else None
+    tapped = (moved_from.chat.id, moved_from.message_id) if moved_from else None
+    if diana.config.pages == "edit" and tapped is not None and tapped == previous \
+            and not image:
+        # The tapped page becomes the next one, notices on top: one call instead of three
+        # (strip, notices, page). A page too long for one message is sent as new ones.
+        head = "\n".join(notices)
+        parts = views.page(game, state, screen, locale,
+                           f"{head}\n\n{lead}" if head and lead else head or lead)
+        if len(parts) == 1:
+            edited = await safe(bot.edit_message_text(parts[0], chat_id=tapped[0],
+                                                      message_id=tapped[1],
+                                                      reply_markup=keyboard),
+                                "editMessageText(page)")
+            if edited is not None:
+                if keyboard is not None:
+                    diana.last_page[player] = tapped
+                return
+    # The pages left behind lose their buttons while the new page is being sent.
+    strips = [strip_keyboard(bot, *old) for old in {previous, tapped} if old is not None]
+    await asyncio.gather(*strips, _send_page(bot, diana, chat_id, player, state, screen,
+                                             notices, lead, keyboard, image))
+
+
+async def _send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: State,
+                     screen: Screen, notices: tuple[str, ...], lead: str | None,
+                     keyboard: InlineKeyboardMarkup | None, image: str | None) -> None:
     text = views.notices_text(notices)
     if text:
         await safe(bot.send_message(chat_id, text), "sendMessage(notices)")
-    fragment = game.content.fragments.get(screen.fragment)
-    if fragment is not None and fragment.image:
-        await send_image(bot, chat_id, diana.config.content, fragment.image)
-    parts = views.page(game, state, screen, locale, lead)
-    keyboard: InlineKeyboardMarkup | None = screen_keyboard(game.content, screen,
-                                                            state["turn"], locale)
+    if image:
+        await send_image(bot, chat_id, diana.config.content, image)
+    parts = views.page(diana.game, state, screen, state["player"]["locale"], lead)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         sent = await safe(bot.send_message(chat_id, part, reply_markup=keyboard if last else None),

@@ -1,0 +1,83 @@
+"""End to end with DIANA_PAGES=edit: a tap rewrites its page into the next one in place
+(the real bot against the Bot API emulator, as in test_bot_e2e)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from botkit import BotProcess, Player, start_bot
+
+from bot.testing import EmulatorThread, Message
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    with EmulatorThread(callback_timeout=10) as emu:
+        proc = start_bot(tmp_path_factory.mktemp("bot"), emu, DIANA_PAGES="edit")
+        try:
+            yield proc
+        finally:
+            proc.stop()
+
+
+def start(bot: BotProcess, user_id: int) -> tuple[Player, Message]:
+    p = bot.player(user_id)
+    before = p.count()
+    p.send("/start")
+    return p, p.wait_page(before)
+
+
+def edited(p: Player, page: Message) -> Message:
+    """The page's message once it has been edited once more."""
+    def newer() -> Message | None:
+        now = next(m for m in p.messages() if m.message_id == page.message_id)
+        return now if now.edits > page.edits else None
+    return p.emu.wait_for(newer, 10, what=f"an edit of message {page.message_id}")
+
+
+def test_a_tap_rewrites_its_page_with_the_notices_on_top(bot):
+    p, page = start(bot, 201)
+    before = p.count()
+    _, q = p.tap(page, "Light the lamp")
+    lamp = edited(p, page)
+    assert p.answered(q)["text"] == ""
+    assert "The lamp shows a door." in lamp.shown and lamp.button("Open the door")
+    assert p.count() == before  # no new message: the page itself moved on
+
+    _, q = p.press(lamp, page.button("Light the lamp")["callback_data"])  # its old button
+    assert "earlier page" in p.answered(q)["text"]
+    assert p.quiet(before) and p.messages()[-1].buttons() == lamp.buttons()
+
+    p.tap(lamp, "Open the door")
+    vault = edited(p, lamp)
+    assert vault.shown.index("Gem Holder") < vault.shown.index("Level up: 2 — Adept") \
+        < vault.shown.index("The Vault")
+    assert p.count() == before
+
+
+def test_a_double_tap_edits_once(bot):
+    p, page = start(bot, 202)
+    _, q1 = p.tap(page, "Light the lamp")
+    _, q2 = p.tap(page, "Light the lamp")
+    lamp = edited(p, page)
+    p.answered(q1)
+    p.answered(q2)
+    time.sleep(0.6)
+    assert next(m for m in p.messages() if m.message_id == page.message_id).edits == lamp.edits
+    assert "The lamp shows a door." in lamp.shown
+
+
+def test_a_page_too_long_for_one_message_is_sent_as_new_ones(bot):
+    p, page = start(bot, 203)
+    before = p.count()
+    p.tap(page, "Enter the library")
+    last = p.wait_page(before)
+    parts = p.messages()[before:]
+    assert len(parts) >= 2 and parts[-1].message_id == last.message_id
+    assert p.messages()[before - 1].buttons() == []  # the tapped page lost its buttons
+    assert all(not m.buttons() for m in parts[:-1])
+
+    p.tap(last, "Back to the hall")  # the library's last part becomes the hall
+    hall = edited(p, last)
+    assert "The Hall" in hall.shown and p.count() == before + len(parts)

@@ -3,10 +3,14 @@ own thread) + the real bot (`diana bot run`, a subprocess long polling the emula
 HTTP) + SQLite in a temporary directory, playing the sample story (content/ + rules/).
 
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
-                               [--repeat R] [--seed N] [--against REF]
+                               [--repeat R] [--seed N] [--think S] [--pages new|edit]
+                               [--against REF]
 
 Each player sends /start, then taps a random open button of each page as soon as the page
-arrives (closed loop: one update in flight per player; at an ending, "Play again"). The
+arrives, or after --think S seconds on average (exponential) to model reading time (closed
+loop: one update in flight per player; at an ending, "Play again"). With no think time the
+N players keep the bot saturated and latency is about N / throughput; with think time the
+offered load is about N / (S + latency) updates/s. --pages chooses the bot's page mode. The
 players live in the emulator's event loop: a bot reply is seen the moment the emulator
 handles the bot's HTTP request, and the next tap is injected from there.
 
@@ -76,9 +80,10 @@ class Stats:
 class BenchEmulator(Emulator):
     """The emulator with the players inside: its Bot API handlers report each reply."""
 
-    def __init__(self, players: int, seed: int, **options: Any) -> None:
+    def __init__(self, players: int, seed: int, think: float = 0.0, **options: Any) -> None:
         super().__init__(**options)
         self.rng = random.Random(seed)
+        self.think = think
         self.players = {FIRST_ID + i: PlayerState(FIRST_ID + i) for i in range(players)}
         for pid in self.players:
             self.user(pid, f"P{pid - FIRST_ID}")
@@ -137,7 +142,9 @@ class BenchEmulator(Emulator):
         if counted:
             self.stats.page.append(now - p.injected)
         data = self.rng.choice(buttons)["callback_data"]
-        asyncio.get_running_loop().call_soon(self._inject, p, data, result["message_id"])
+        delay = self.rng.expovariate(1 / self.think) if self.think else 0.0
+        asyncio.get_running_loop().call_later(delay, self._inject, p, data,
+                                              result["message_id"])
 
     # -- Bot API methods that reply ------------------------------------------------------
 
@@ -178,16 +185,18 @@ def pct(values: list[float], q: float) -> float:
 
 
 def one_run(players: int, duration: float, warmup: float, seed: int,
-            profile: str | None = None, code: Path = ROOT) -> dict[str, float]:
+            profile: str | None = None, code: Path = ROOT, think: float = 0.0,
+            pages: str = "new") -> dict[str, float]:
     et = EmulatorThread()
-    emu = BenchEmulator(players, seed, callback_timeout=60)
+    emu = BenchEmulator(players, seed, think, callback_timeout=60)
     et.emulator = emu
     with tempfile.TemporaryDirectory(prefix="diana-bot-bench-") as tmp, et:
         env = {**os.environ, "BOT_TOKEN": emu.token, "TELEGRAM_API_BASE": emu.base_url,
                "DIANA_DB": str(Path(tmp) / "bench.sqlite3"),
                "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
                "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
-               "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code)}
+               "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code),
+               "DIANA_PAGES": pages}
         log = Path(tmp) / "bot.log"
         with log.open("wb") as out:
             prof = ["-m", "cProfile", "-o", profile] if profile else []
@@ -260,7 +269,7 @@ def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
             for i in range(args.repeat):
                 for name, code in versions if i % 2 == 0 else versions[::-1]:
                     runs[name].append(one_run(n, args.duration, args.warmup, args.seed + i,
-                                              code=code))
+                                              code=code, think=args.think, pages=args.pages))
             med = {name: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
                    for name, rs in runs.items()}
             for name, m in med.items():
@@ -286,6 +295,11 @@ def main() -> None:
                          " page (the `ramp` column)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per player count")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--think", type=float, default=0.0, metavar="S",
+                    help="mean seconds a player reads a page before tapping (exponential;"
+                         " default 0: tap at once)")
+    ap.add_argument("--pages", choices=("new", "edit"), default="new",
+                    help="the bot's DIANA_PAGES mode")
     ap.add_argument("--against", metavar="REF",
                     help="also run the bot of a git revision, in turn with this one, and"
                          " print the ratios")
@@ -294,16 +308,16 @@ def main() -> None:
     args = ap.parse_args()
     counts = [int(x.replace("_", "")) for x in args.players.split(",") if x.strip()]
     print(f"bot bench: sample story, {args.repeat} run(s) of {args.warmup:g}+"
-          f"{args.duration:g} s per N; medians; latencies in ms; cpu in cores; "
-          f"{os.cpu_count()} CPUs")
+          f"{args.duration:g} s per N; pages={args.pages}, think {args.think:g} s; medians;"
+          f" latencies in ms; cpu in cores; {os.cpu_count()} CPUs")
     print(f"{'players':>8} " + " ".join(f"{name:>{len(fmt.format(0))}}"
                                           for name, fmt in COLUMNS))
     if args.against:
         against(args.against, counts, args)
         return
     for n in counts:
-        runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile)
-                for i in range(args.repeat)]
+        runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile,
+                        think=args.think, pages=args.pages) for i in range(args.repeat)]
         med = {k: statistics.median(r[k] for r in runs) for k, _ in COLUMNS}
         print(f"{n:>8} " + " ".join(fmt.format(med[k]) for k, fmt in COLUMNS), flush=True)
     print("target: >= 1,000 updates/s with p99 < 50 ms at 1,000 players")

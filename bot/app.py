@@ -5,6 +5,7 @@ and a graceful shutdown that drains in-flight updates before closing the store."
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -58,6 +59,9 @@ async def open_diana(config: Config) -> AsyncIterator[Diana]:
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
     diana = Diana(config, store)
+    # Everything allocated so far (aiogram's models, the story) lives as long as the bot:
+    # keep it out of the collector's full scans, which otherwise walk it again and again.
+    gc.freeze()
     try:
         yield diana
     finally:

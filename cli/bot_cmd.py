@@ -28,7 +28,7 @@ def _run(coro_factory) -> None:
     from bot.app import StartupError
 
     try:
-        asyncio.run(coro_factory())
+        _loop_runner()(coro_factory())
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -36,11 +36,22 @@ def _run(coro_factory) -> None:
         pass
 
 
+def _loop_runner():
+    """uvloop's event loop where it is installed (aiogram's `fast` extra, a dependency on
+    Linux and macOS): the bot is network-bound Python and spends much of its time in the
+    event loop and its transports. asyncio's own loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 @app.command()
 def run() -> None:
     """Long polling. Settings come from the environment or .env: BOT_TOKEN,
     TELEGRAM_API_BASE, DIANA_DB, DIANA_CONTENT, DIANA_ADMINS, DIANA_LOG_LEVEL,
-    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT."""
+    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES."""
     config = _setup()
     from bot.app import run_polling
 

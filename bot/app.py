@@ -35,9 +35,8 @@ class StartupError(Exception):
 
 def make_bot(config: Config) -> Bot:
     pin_response_types()
-    session = JsonSession()
-    if config.api_base:
-        session = JsonSession(api=TelegramAPIServer.from_base(config.api_base))
+    session = (JsonSession(api=TelegramAPIServer.from_base(config.api_base))
+               if config.api_base else JsonSession())
     session.middleware(RetryAfterMiddleware())
     return Bot(config.token, session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -3,15 +3,20 @@ command's failures."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
+from aiogram import methods
+from aiogram.methods.base import Response
 
 from bot.config import ConfigError, load_config
 from bot.keyboards import ChoiceCb, screen_keyboard
+from bot.telegram import pin_response_types
 from bot.testing.html import html_to_plain
 from bot.views import split_blocks, units
 from engine.screen import ChoiceView, Screen
@@ -115,3 +120,19 @@ def test_callback_data_fits_and_round_trips():
     assert ChoiceCb.unpack(data[5]) == ChoiceCb(turn=10**9, index=5, tag="abcd")
     assert kb.inline_keyboard[1][0].text.startswith("🔒 ")
     assert kb.inline_keyboard[-1][0].callback_data == f"r:{10**9}"
+
+
+def test_response_models_outlive_garbage_collection():
+    """aiogram parses every answer with Response[T], built inside a function, which
+    pydantic caches weakly: unpinned, a full collection drops it and the next call rebuilds
+    it (milliseconds)."""
+    pin_response_types()
+
+    def built(method: type) -> weakref.ref:
+        return weakref.ref(Response[method.__returning__])
+
+    used = (methods.SendMessage, methods.EditMessageText, methods.EditMessageReplyMarkup,
+            methods.AnswerCallbackQuery, methods.GetUpdates, methods.SendPhoto)
+    refs = [built(m) for m in used]
+    gc.collect()
+    assert all(r() is not None for r in refs)

@@ -20,6 +20,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
@@ -133,4 +134,7 @@ async def safe(call: Awaitable[T], what: str = "request") -> T | None:
         return None
     except TelegramNetworkError as exc:
         log.warning("%s: network error: %s", what, exc)
+        return None
+    except TelegramServerError as exc:  # a 5xx: Telegram's side is down for a moment
+        log.warning("%s: Telegram server error: %s", what, exc.message)
         return None

@@ -81,3 +81,21 @@ def test_a_page_too_long_for_one_message_is_sent_as_new_ones(bot):
     p.tap(last, "Back to the hall")  # the library's last part becomes the hall
     hall = edited(p, last)
     assert "The Hall" in hall.shown and p.count() == before + len(parts)
+
+
+def test_a_page_that_cannot_be_edited_is_sent_as_a_new_one(bot):
+    p, page = start(bot, 204)
+    bot.emu.fail_next("editMessageText", times=3)  # all three attempts get 429
+    before = p.count()
+    p.tap(page, "Light the lamp")
+    lamp = p.wait_page(before)
+    assert lamp.message_id != page.message_id and "The lamp shows a door." in lamp.shown
+    old = next(m for m in p.messages() if m.message_id == page.message_id)
+    bot.emu.wait_for(lambda: not next(m for m in p.messages()
+                                      if m.message_id == page.message_id).buttons(),
+                     10, what="the old page losing its buttons")
+    assert "It is dark." in old.shown  # left as it was, only its buttons gone
+
+    p.tap(lamp, "Open the door")  # and the next tap edits the new page again
+    vault = edited(p, lamp)
+    assert "The Vault" in vault.shown

@@ -3,7 +3,9 @@ command's failures."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import os
 import subprocess
 import sys
@@ -12,11 +14,19 @@ from pathlib import Path
 
 import pytest
 from aiogram import methods
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods.base import Response
 
 from bot.config import ConfigError, load_config
 from bot.keyboards import ChoiceCb, screen_keyboard
-from bot.telegram import pin_response_types
+from bot.telegram import pin_response_types, safe
 from bot.testing.html import html_to_plain
 from bot.views import split_blocks, units
 from engine.screen import ChoiceView, Screen
@@ -136,3 +146,27 @@ def test_response_models_outlive_garbage_collection():
     refs = [built(m) for m in used]
     gc.collect()
     assert all(r() is not None for r in refs)
+
+
+@pytest.mark.parametrize("error", [
+    TelegramBadRequest(methods.GetMe(), "Bad Request: message is not modified"),
+    TelegramForbiddenError(methods.GetMe(), "Forbidden: bot was blocked by the user"),
+    TelegramRetryAfter(methods.GetMe(), "Too Many Requests", 5),
+    TelegramNetworkError(methods.GetMe(), "ClientConnectorError: refused"),
+    TelegramServerError(methods.GetMe(), "Bad Gateway"),
+])
+def test_expected_bot_api_failures_are_logged_and_give_none(error, caplog):
+    async def call() -> bool:
+        raise error
+
+    caplog.set_level(logging.DEBUG, "diana.bot")
+    assert asyncio.run(safe(call(), "getMe")) is None
+    assert "getMe" in caplog.text
+
+
+def test_an_unexpected_bot_api_failure_is_not_swallowed():
+    async def call() -> bool:
+        raise TelegramUnauthorizedError(methods.GetMe(), "Unauthorized")
+
+    with pytest.raises(TelegramUnauthorizedError):
+        asyncio.run(safe(call(), "getMe"))

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,17 @@ def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
     if proc.poll() is not None:
         raise RuntimeError(f"the bot exited ({proc.returncode}):\n{bot.output()}")
     return bot
+
+
+@contextmanager
+def running_bot(tmp: Path, **env: str) -> Iterator[BotProcess]:
+    """The real bot against a fresh emulator (for a module-scoped fixture); stopped on exit."""
+    with EmulatorThread(callback_timeout=10) as emu:
+        proc = start_bot(tmp, emu, **env)
+        try:
+            yield proc
+        finally:
+            proc.stop()
 
 
 @dataclass

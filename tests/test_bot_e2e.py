@@ -10,22 +10,17 @@ import sqlite3
 import time
 
 import pytest
-from botkit import ADMIN, BotProcess, start_bot
+from botkit import ADMIN, BotProcess, running_bot
 from storekit import game_of
 
-from bot.testing import EmulatorThread
 from engine.store import SyncStore
 from engine.store.check import check
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory):
-    with EmulatorThread(callback_timeout=10) as emu:
-        proc = start_bot(tmp_path_factory.mktemp("bot"), emu, DIANA_RATE_LIMIT="12/3")
-        try:
-            yield proc
-        finally:
-            proc.stop()
+    with running_bot(tmp_path_factory.mktemp("bot"), DIANA_RATE_LIMIT="12/3") as proc:
+        yield proc
 
 
 def start(bot: BotProcess, user_id: int, **kw):

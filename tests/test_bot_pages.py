@@ -6,19 +6,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from botkit import BotProcess, Player, start_bot
+from botkit import BotProcess, Player, running_bot
 
-from bot.testing import EmulatorThread, Message
+from bot.testing import Message
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory):
-    with EmulatorThread(callback_timeout=10) as emu:
-        proc = start_bot(tmp_path_factory.mktemp("bot"), emu, DIANA_PAGES="edit")
-        try:
-            yield proc
-        finally:
-            proc.stop()
+    with running_bot(tmp_path_factory.mktemp("bot"), DIANA_PAGES="edit") as proc:
+        yield proc
 
 
 def start(bot: BotProcess, user_id: int) -> tuple[Player, Message]:

@@ -9,10 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from botkit import ROOT, start_bot
+from botkit import ROOT, running_bot
 from storekit import game_of
 
-from bot.testing import EmulatorThread
 from engine.screen import render
 from engine.simulate.explore import goal
 from engine.step import Choose, Start, step
@@ -26,13 +25,9 @@ TARGET = "achievement:door_closes"  # unlocked by reaching a bad ending
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory):
-    with EmulatorThread(callback_timeout=10) as emu:
-        proc = start_bot(tmp_path_factory.mktemp("sample"), emu, DIANA_CONTENT=str(SAMPLE),
-                         DIANA_RATE_LIMIT="100/1")
-        try:
-            yield proc
-        finally:
-            proc.stop()
+    with running_bot(tmp_path_factory.mktemp("sample"), DIANA_CONTENT=str(SAMPLE),
+                     DIANA_RATE_LIMIT="100/1") as proc:
+        yield proc
 
 
 def play_in_bot(bot, user: int, name: str, steps: list[tuple[str, str]]):

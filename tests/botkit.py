@@ -79,6 +79,14 @@ def running_bot(tmp: Path, **env: str) -> Iterator[BotProcess]:
             proc.stop()
 
 
+def start(bot: BotProcess, user_id: int, **kw: str) -> tuple[Player, Message]:
+    """A new player sends /start: the player and their first page."""
+    p = bot.player(user_id, **kw)
+    before = p.count()
+    p.send("/start")
+    return p, p.wait_page(before)
+
+
 @dataclass
 class Player:
     """One Telegram user talking to the bot through the emulator."""

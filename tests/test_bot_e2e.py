@@ -10,7 +10,7 @@ import sqlite3
 import time
 
 import pytest
-from botkit import ADMIN, BotProcess, running_bot
+from botkit import ADMIN, BotProcess, running_bot, start
 from storekit import game_of
 
 from engine.store import SyncStore
@@ -21,13 +21,6 @@ from engine.store.check import check
 def bot(tmp_path_factory):
     with running_bot(tmp_path_factory.mktemp("bot"), DIANA_RATE_LIMIT="12/3") as proc:
         yield proc
-
-
-def start(bot: BotProcess, user_id: int, **kw):
-    p = bot.player(user_id, **kw)
-    before = p.count()
-    p.send("/start")
-    return p, p.wait_page(before)
 
 
 def events(bot: BotProcess, op: str) -> list[tuple[str | None, int, dict]]:

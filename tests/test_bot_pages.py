@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from botkit import BotProcess, Player, running_bot
+from botkit import Player, running_bot, start
 
 from bot.testing import Message
 
@@ -15,13 +15,6 @@ from bot.testing import Message
 def bot(tmp_path_factory):
     with running_bot(tmp_path_factory.mktemp("bot"), DIANA_PAGES="edit") as proc:
         yield proc
-
-
-def start(bot: BotProcess, user_id: int) -> tuple[Player, Message]:
-    p = bot.player(user_id)
-    before = p.count()
-    p.send("/start")
-    return p, p.wait_page(before)
 
 
 def edited(p: Player, page: Message) -> Message:

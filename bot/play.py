@@ -273,11 +273,16 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
     if not view.available:
         await answer(query, f"🔒 {view.reason}" if view.reason else None, alert=True)
         return
-    await answer(query)  # stop the client's spinner before the real work
-    async with diana.lock(player):
-        result = await diana.store.apply(player, Choose(view.id, cb.turn, today()),
-                                         query_key(query))
-        await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+    # The answer (it stops the client's spinner) goes out first and travels while the
+    # action is applied, instead of holding the page back by one round trip.
+    answered = asyncio.ensure_future(answer(query))
+    try:
+        async with diana.lock(player):
+            result = await diana.store.apply(player, Choose(view.id, cb.turn, today()),
+                                             query_key(query))
+            await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+    finally:
+        await answered
 
 
 async def resume(bot: Bot, diana: Diana, chat_id: int, player: str,

@@ -10,7 +10,7 @@ from engine.diagnostics import Diagnostic
 from engine.lint.events import Emission, Token, Values, may_match, rule_effects
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Compare, Content, Effect, Fragment, Rule
+from engine.model import All, AnyOf, Compare, Content, Effect, Fragment, Has, Not, Rule
 from engine.walk import goto_targets, requirements
 
 
@@ -189,6 +189,42 @@ def _shortest_cycle(start: str, edges: dict[str, set[str]], order: dict[str, int
     return [start]
 
 
+def _downstream(start: str, links: dict[tuple[str, str], list[Emission]]) -> set[str]:
+    """The rules `start` can fire, directly or through others, and itself."""
+    after: dict[str, set[str]] = {}
+    for a, b in links:
+        after.setdefault(a, set()).add(b)
+    seen, queue = {start}, [start]
+    while queue:
+        for b in after.get(queue.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                queue.append(b)
+    return seen
+
+
+def _guards_itself(rule: Rule, later: set[Token]) -> bool:
+    """The rule's `if:` turns false when the rule fires, and stays false for the rest of
+    the chain: the rule itself always sets a flag its `if:` needs unset (or clears one it
+    needs set), and nothing it can go on to fire (`later`: their effects) undoes that."""
+    always = [e for e in rule.then if e.cond is None and e.chance is None]
+    sets = {str(e.target) for e in always if e.kind == "set"}
+    clears = {str(e.target) for e in always if e.kind == "clear"}
+
+    def fails(req: object) -> bool:
+        if isinstance(req, Not) and isinstance(req.item, Has) and req.item.subject == "flag":
+            return req.item.ref in sets and ("clear", req.item.ref) not in later
+        if isinstance(req, Has) and req.subject == "flag":
+            return req.ref in clears and ("set", req.ref) not in later
+        if isinstance(req, All):
+            return any(fails(r) for r in req.items)
+        if isinstance(req, AnyOf):
+            return all(fails(r) for r in req.items)
+        return False
+
+    return rule.cond is not None and fails(rule.cond)
+
+
 @check
 def rule_cycles(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     """Rules that can fire each other without end. A link a -> b exists when an effect of
@@ -199,15 +235,16 @@ def rule_cycles(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     order = {r.id: i for i, r in enumerate(rules)}
     made = {r.id: rule_effects(content, r) for r in rules}
     links: dict[tuple[str, str], list[Emission]] = {}
-    listeners: dict[str, list[Rule]] = {}
-    for b in rules:
-        if not b.once:  # a once-rule fires at most once, so it cannot take part in a loop
-            listeners.setdefault(b.event, []).append(b)
     for a in rules:
         for em in made[a.id].emissions:
-            for b in listeners.get(em.event, ()):
-                if may_match(b, em.event, em.fields):
+            for b in rules:
+                if b.event == em.event and may_match(b, em.event, em.fields):
                     links.setdefault((a.id, b.id), []).append(em)
+    # A rule that fires at most once per chain cannot take part in a loop: a once-rule,
+    # and one whose `if:` its own firing turns false for good.
+    single = {r.id for r in rules if r.once or _guards_itself(
+        r, set().union(*(made[x].tokens for x in _downstream(r.id, links))))}
+    links = {k: ems for k, ems in links.items() if k[1] not in single}
     active = {k for k, ems in links.items() if any(em.renews is not False for em in ems)}
     tokens: list[set[Token]] = []
     while True:

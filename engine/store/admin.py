@@ -16,7 +16,7 @@ from engine.store.batch import Job
 from engine.store.errors import AdminError, BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
 from engine.store.reads import load, stored_results
-from engine.store.records import Record, dump_state, ledger_entry
+from engine.store.records import Record, dump_state, ledger_entry, to_json
 
 if TYPE_CHECKING:
     from engine.store.sqlite import SqliteStore
@@ -33,7 +33,7 @@ async def event(
 ) -> None:
     await w.execute(
         "INSERT INTO events (time, player, op, key, ok, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (store.clock(), pid, op, key, int(ok), json.dumps(detail, ensure_ascii=False)),
+        (store.clock(), pid, op, key, int(ok), to_json(detail)),
     )
 
 
@@ -163,7 +163,7 @@ async def reset(
         await w.execute(
             "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
             " VALUES (?, ?, 'reset', 1, ?, ?, ?)",
-            (job.key, rec.id, rec.version, written, json.dumps(summary)),
+            (job.key, rec.id, rec.version, written, to_json(summary)),
         )
     return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary), rec
 
@@ -247,7 +247,7 @@ async def profile(
     if not changes:
         return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created), None
     now = store.clock()
-    state = {**rec.state, "player": person}  # replaced, never edited (dump_state's memo)
+    state = {**rec.state, "player": person}  # replaced, never edited: states are shared
     rec.version += 1
     await w.execute("UPDATE players SET name = ?, locale = ? WHERE id = ?",
                     (person["name"], person["locale"], rec.id))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from engine.step import Action, Outcome, action_to_json, step
 from engine.store.errors import KeyConflict, UnknownPlayer
 from engine.store.interface import ActionResult
 from engine.store.periods import SCORED_KINDS, boards_at
-from engine.store.records import Record, dump_state, entry_extra, ledger_entry
+from engine.store.records import Record, dump_state, entry_extra, ledger_entry, to_json
 
 
 @dataclass
@@ -52,8 +51,6 @@ class Stored:
     version: int
     result: dict[str, Any]
 
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def replay(key: str, player: str, stored: Stored) -> ActionResult:
@@ -136,7 +133,7 @@ class Batch:
                    "to": migration.new, "from_version": migration.from_version,
                    "to_version": migration.to_version, "turn": new["turn"],
                    "fragment": new["fragment"], "points": new["points"], "ledger": written}
-        self.events.append((self.now, rec.id, "migrate", None, 1, _dumps(summary)))
+        self.events.append((self.now, rec.id, "migrate", None, 1, to_json(summary)))
         return migration
 
     @staticmethod
@@ -243,7 +240,7 @@ class Batch:
 
     def _record(self, job: Job, rec: Record, ok: bool, summary: dict[str, Any]) -> None:
         self.work[rec.external] = rec
-        text = _dumps(summary)
+        text = to_json(summary)
         self.events.append((self.now, rec.id, job.op, job.key, int(ok), text))
         if job.key:
             self.applied.append((job.key, rec.id, job.op, int(ok), rec.version,
@@ -253,7 +250,7 @@ class Batch:
     # -- rows for the shell ---------------------------------------------------------------
 
     def save_rows(self) -> list[tuple]:
-        return [(dump_state(r.state, r.memo), r.state["content_version"], r.state.get("fragment"),
+        return [(dump_state(r.state), r.state["content_version"], r.state.get("fragment"),
                  r.version, r.points, r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
                 for r in self.work.values() if r.version != r.stored_version]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from engine.state import State
 
@@ -26,41 +28,20 @@ class Record:
     points: int
     ledger_seq: int
     ledger_from: int
-    # dump_state's memo of the encoded, rarely changing part of the state (copies share it)
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> Record:
         return Record(**self.__dict__)
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# The parts of a state that rarely change: encoded once and reused while they are the same
-# objects (step never changes a value in place: it replaces what it changes).
-_COLD = ("format", "content_version", "player", "seed", "achievements", "unlocks", "endings",
-         "fired")
-_SKIP = frozenset((*_COLD, "ledger"))
+def to_json(value: Any) -> str:
+    """Compact JSON text, UTF-8 kept as is. orjson: a save is encoded on every action, and
+    it does that about 15 times faster than the json module (1.4 µs for a sample save)."""
+    return orjson.dumps(value).decode()
 
 
-def dump_state(state: State, memo: dict[str, Any] | None = None) -> str:
-    """The save's JSON: the state without its ledger, which lives in the ledger table.
-
-    With a `memo` (one per player, kept on its Record), the rarely changing part of the
-    state is encoded only when one of its values is another object than last time; only
-    the part an action changes (place, turn, visits, flags, ...) is encoded every time. The
-    memo holds the objects themselves, so their ids cannot be reused."""
-    if memo is None:
-        return _encode({k: v for k, v in state.items() if k != "ledger"})
-    values = tuple(state.get(k, _SKIP) for k in _COLD)
-    hit = memo.get("cold")
-    if hit is not None and all(a is b for a, b in zip(hit[0], values, strict=True)):
-        cold = hit[1]
-    else:
-        cold = _encode({k: state[k] for k in _COLD if k in state})[1:-1]
-        memo["cold"] = (values, cold)
-    hot = _encode({k: v for k, v in state.items() if k not in _SKIP})[1:-1]
-    if not cold or not hot:
-        return "{" + cold + hot + "}"
-    return "{" + cold + "," + hot + "}"
+def dump_state(state: State) -> str:
+    """The save's JSON: the state without its ledger, which lives in the ledger table."""
+    return to_json({k: v for k, v in state.items() if k != "ledger"})
 
 
 def load_state(text: str, ledger: list[dict[str, Any]]) -> State:
@@ -86,4 +67,4 @@ def ledger_entry(amount: int, reason: str, cause: str, turn: Any, day: Any,
 
 def entry_extra(entry: dict[str, Any]) -> str | None:
     rest = {k: v for k, v in entry.items() if k not in _COLUMNS}
-    return json.dumps(rest, ensure_ascii=False, separators=(",", ":")) if rest else None
+    return to_json(rest) if rest else None

@@ -189,11 +189,8 @@ def _shortest_cycle(start: str, edges: dict[str, set[str]], order: dict[str, int
     return [start]
 
 
-def _downstream(start: str, links: dict[tuple[str, str], list[Emission]]) -> set[str]:
+def _downstream(start: str, after: dict[str, set[str]]) -> set[str]:
     """The rules `start` can fire, directly or through others, and itself."""
-    after: dict[str, set[str]] = {}
-    for a, b in links:
-        after.setdefault(a, set()).add(b)
     seen, queue = {start}, [start]
     while queue:
         for b in after.get(queue.pop(), ()):
@@ -242,8 +239,11 @@ def rule_cycles(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
                     links.setdefault((a.id, b.id), []).append(em)
     # A rule that fires at most once per chain cannot take part in a loop: a once-rule,
     # and one whose `if:` its own firing turns false for good.
-    single = {r.id for r in rules if r.once or _guards_itself(
-        r, set().union(*(made[x].tokens for x in _downstream(r.id, links))))}
+    after: dict[str, set[str]] = {}
+    for a, b in links:
+        after.setdefault(a, set()).add(b)
+    single = {r.id for r in rules if r.once or (r.cond is not None and _guards_itself(
+        r, set().union(*(made[x].tokens for x in _downstream(r.id, after)))))}
     links = {k: ems for k, ems in links.items() if k[1] not in single}
     active = {k for k, ems in links.items() if any(em.renews is not False for em in ems)}
     tokens: list[set[Token]] = []

@@ -52,7 +52,6 @@ class Stored:
     result: dict[str, Any]
 
 
-
 def replay(key: str, player: str, stored: Stored) -> ActionResult:
     r = stored.result
     return ActionResult(key, player, stored.ok, r.get("error"), r.get("message"),

@@ -232,10 +232,13 @@ def rule_cycles(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     order = {r.id: i for i, r in enumerate(rules)}
     made = {r.id: rule_effects(content, r) for r in rules}
     links: dict[tuple[str, str], list[Emission]] = {}
+    listeners: dict[str, list[Rule]] = {}
+    for b in rules:
+        listeners.setdefault(b.event, []).append(b)
     for a in rules:
         for em in made[a.id].emissions:
-            for b in rules:
-                if b.event == em.event and may_match(b, em.event, em.fields):
+            for b in listeners.get(em.event, ()):
+                if may_match(b, em.event, em.fields):
                     links.setdefault((a.id, b.id), []).append(em)
     # A rule that fires at most once per chain cannot take part in a loop: a once-rule,
     # and one whose `if:` its own firing turns false for good.

@@ -32,7 +32,7 @@ from bot.keyboards import (
     screen_keyboard,
 )
 from bot.service import Diana
-from bot.telegram import safe
+from bot.telegram import EditPage, SendPage, StripKeyboard, safe
 from engine.screen import Screen, render
 from engine.state import State
 from engine.step import Choose, Restart, Start
@@ -73,8 +73,8 @@ def editable(query: CallbackQuery) -> Message | None:
 async def strip_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
     """Remove the buttons of a page the player has moved past ("not modified" when they
     are already gone is expected and ignored)."""
-    await safe(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
-                                             reply_markup=None), "editMessageReplyMarkup")
+    await safe(bot(StripKeyboard(chat_id=chat_id, message_id=message_id, reply_markup=None)),
+               "editMessageReplyMarkup")
 
 
 async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: State,
@@ -103,9 +103,8 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         parts = views.page(game, state, screen, locale,
                            f"{head}\n\n{lead}" if head and lead else head or lead)
         if len(parts) == 1:
-            edited = await safe(bot.edit_message_text(parts[0], chat_id=tapped[0],
-                                                      message_id=tapped[1],
-                                                      reply_markup=keyboard),
+            edited = await safe(bot(EditPage(text=parts[0], chat_id=tapped[0],
+                                             message_id=tapped[1], reply_markup=keyboard)),
                                 "editMessageText(page)")
             if edited is not None:
                 if keyboard is not None:
@@ -128,12 +127,13 @@ async def _send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: S
     parts = views.page(diana.game, state, screen, state["player"]["locale"], lead)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        sent = await safe(bot.send_message(chat_id, part, reply_markup=keyboard if last else None),
+        sent = await safe(bot(SendPage(chat_id=chat_id, text=part,
+                                       reply_markup=keyboard if last else None)),
                           "sendMessage(page)")
         if sent is None:
             return  # blocked, or refused: the rest would fail the same way
         if last and keyboard is not None:
-            diana.last_page[player] = (chat_id, sent.message_id)
+            diana.last_page[player] = (chat_id, sent["message_id"])
 
 
 async def send_image(bot: Bot, chat_id: int, content_dir: Path, image: str) -> None:

@@ -50,13 +50,33 @@ def pin_response_types() -> None:
     Holding them makes every call a cache hit."""
     if _PINNED:
         return
-    for name in methods.__all__:
-        method = getattr(methods, name)
+    for method in (*(getattr(methods, name) for name in methods.__all__), SendPage, EditPage,
+                   StripKeyboard):
         if isinstance(method, type) and issubclass(method, TelegramMethod) \
                 and method is not TelegramMethod:
             key = repr(method.__returning__)
             if key not in _PINNED:
                 _PINNED[key] = Response[method.__returning__]
+
+
+class SendPage(methods.SendMessage):
+    """sendMessage whose answer stays JSON: the page's sender needs only its message_id,
+    and building aiogram's Message (with a bot context on every nested object) cost about
+    150 µs a call."""
+
+    __returning__ = dict[str, Any]
+
+
+class EditPage(methods.EditMessageText):
+    """editMessageText whose answer stays JSON (see SendPage)."""
+
+    __returning__ = dict[str, Any] | bool
+
+
+class StripKeyboard(methods.EditMessageReplyMarkup):
+    """editMessageReplyMarkup whose answer stays JSON (see SendPage)."""
+
+    __returning__ = dict[str, Any] | bool
 
 
 class JsonSession(AiohttpSession):

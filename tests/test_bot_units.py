@@ -26,7 +26,7 @@ from aiogram.methods.base import Response
 
 from bot.config import ConfigError, load_config
 from bot.keyboards import ChoiceCb, screen_keyboard
-from bot.telegram import pin_response_types, safe
+from bot.telegram import EditPage, SendPage, StripKeyboard, pin_response_types, safe
 from bot.testing.html import html_to_plain
 from bot.views import split_blocks, units
 from engine.screen import ChoiceView, Screen
@@ -142,7 +142,8 @@ def test_response_models_outlive_garbage_collection():
         return weakref.ref(Response[method.__returning__])
 
     used = (methods.SendMessage, methods.EditMessageText, methods.EditMessageReplyMarkup,
-            methods.AnswerCallbackQuery, methods.GetUpdates, methods.SendPhoto)
+            methods.AnswerCallbackQuery, methods.GetUpdates, methods.SendPhoto, SendPage,
+            EditPage, StripKeyboard)
     refs = [built(m) for m in used]
     gc.collect()
     assert all(r() is not None for r in refs)

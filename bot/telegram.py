@@ -81,6 +81,10 @@ class StripKeyboard(methods.EditMessageReplyMarkup):
     __returning__ = dict[str, Any] | bool
 
 
+# What SendPage, EditPage, StripKeyboard and the answers to callback queries return.
+RAW_RESULTS = frozenset({bool, dict[str, Any], dict[str, Any] | bool})
+
+
 class JsonSession(AiohttpSession):
     """aiogram's aiohttp session, sending each call as one JSON body instead of form
     fields that each hold JSON (measured: 80 µs rather than 215 µs to encode a page with
@@ -88,7 +92,7 @@ class JsonSession(AiohttpSession):
     file keep aiogram's multipart form and aiohttp."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(json_loads=orjson.loads, **kwargs)
         self._pool: HttpPool | None = None
         self._targets: dict[tuple[str, str], str] = {}
 
@@ -111,6 +115,11 @@ class JsonSession(AiohttpSession):
         except (HttpError, OSError) as exc:
             raise TelegramNetworkError(method=method,
                                        message=f"{type(exc).__name__}: {exc}") from exc
+        if status == 200 and method.__returning__ in RAW_RESULTS:
+            # The answer is used as JSON: no need for aiogram's Response model.
+            data = orjson.loads(raw)
+            if data.get("ok") is True and "result" in data:
+                return cast(TelegramType, data["result"])
         response = self.check_response(bot=bot, method=method, status_code=status,
                                        content=raw.decode("utf-8", "replace"))
         return cast(TelegramType, response.result)

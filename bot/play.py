@@ -10,13 +10,13 @@ import datetime as dt
 import logging
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot
 from aiogram.types import (
     CallbackQuery,
     FSInputFile,
     InaccessibleMessage,
-    InlineKeyboardMarkup,
     Message,
     User,
 )
@@ -32,7 +32,7 @@ from bot.keyboards import (
     screen_keyboard,
 )
 from bot.service import Diana
-from bot.telegram import EditPage, SendPage, StripKeyboard, safe
+from bot.telegram import AnswerQuery, EditPage, SendPage, StripKeyboard, page_params, safe
 from engine.screen import Screen, render
 from engine.state import State
 from engine.step import Choose, Restart, Start
@@ -61,8 +61,13 @@ def locale_of(diana: Diana, state: State | None, user: User | None) -> str:
 
 
 async def answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    await safe(query.answer(text=text[:200] if text else None, show_alert=alert),
-               "answerCallbackQuery")
+    params: dict[str, Any] = {"callback_query_id": query.id}
+    if text:
+        params["text"] = text[:200]
+    if alert:
+        params["show_alert"] = True
+    assert query.bot is not None  # set by the dispatcher on every update it parses
+    await safe(query.bot(AnswerQuery(params=params)), "answerCallbackQuery")
 
 
 def editable(query: CallbackQuery) -> Message | None:
@@ -73,7 +78,7 @@ def editable(query: CallbackQuery) -> Message | None:
 async def strip_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
     """Remove the buttons of a page the player has moved past ("not modified" when they
     are already gone is expected and ignored)."""
-    await safe(bot(StripKeyboard(chat_id=chat_id, message_id=message_id, reply_markup=None)),
+    await safe(bot(StripKeyboard(params={"chat_id": chat_id, "message_id": message_id})),
                "editMessageReplyMarkup")
 
 
@@ -90,8 +95,7 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         if moved.notice:
             lead = f"{moved.notice}\n\n{lead}" if lead else moved.notice
     previous = diana.last_page.pop(player, None)
-    keyboard: InlineKeyboardMarkup | None = screen_keyboard(game.content, screen,
-                                                            state["turn"], locale)
+    keyboard = screen_keyboard(game.content, screen, state["turn"], locale)
     fragment = game.content.fragments.get(screen.fragment)
     image = fragment.image if fragment is not None else None
     tapped = (moved_from.chat.id, moved_from.message_id) if moved_from else None
@@ -103,9 +107,8 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         parts = views.page(game, state, screen, locale,
                            f"{head}\n\n{lead}" if head and lead else head or lead)
         if len(parts) == 1:
-            edited = await safe(bot(EditPage(text=parts[0], chat_id=tapped[0],
-                                             message_id=tapped[1], reply_markup=keyboard)),
-                                "editMessageText(page)")
+            edited = await safe(bot(EditPage(params=page_params(
+                tapped[0], parts[0], keyboard, message_id=tapped[1]))), "editMessageText(page)")
             if edited is not None:
                 if keyboard is not None:
                     diana.last_page[player] = tapped
@@ -118,7 +121,7 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
 
 async def _send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: State,
                      screen: Screen, notices: tuple[str, ...], lead: str | None,
-                     keyboard: InlineKeyboardMarkup | None, image: str | None) -> None:
+                     keyboard: dict[str, Any] | None, image: str | None) -> None:
     text = views.notices_text(notices)
     if text:
         await safe(bot.send_message(chat_id, text), "sendMessage(notices)")
@@ -127,8 +130,8 @@ async def _send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: S
     parts = views.page(diana.game, state, screen, state["player"]["locale"], lead)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        sent = await safe(bot(SendPage(chat_id=chat_id, text=part,
-                                       reply_markup=keyboard if last else None)),
+        sent = await safe(bot(SendPage(params=page_params(chat_id, part,
+                                                          keyboard if last else None))),
                           "sendMessage(page)")
         if sent is None:
             return  # blocked, or refused: the rest would fail the same way

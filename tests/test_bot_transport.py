@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import GetMe
 
-from bot.telegram import JsonSession, SendPage
+from bot.telegram import JsonSession, SendPage, page_params
 from bot.transport import HttpError, HttpPool
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
@@ -234,10 +234,10 @@ async def test_the_session_maps_answers_and_failures_to_aiogram_errors():
         me = await bot(GetMe())
         assert me.username == "diana_bot"
         with pytest.raises(TelegramBadRequest, match="chat not found"):
-            await bot(SendPage(chat_id=1, text="hi"))
+            await bot(SendPage(params=page_params(1, "<b>hi</b>", None)))
         line, _, body = srv.requests[-1]
         assert line == f"POST /bot{TOKEN}/sendMessage HTTP/1.1"
-        assert body == b'{"chat_id":1,"text":"hi"}'
+        assert body == b'{"chat_id":1,"text":"<b>hi</b>","parse_mode":"HTML"}'
         await bot.session.close()
     refused = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(srv.base)))
     with pytest.raises(TelegramNetworkError):

@@ -64,9 +64,9 @@ class JsonCall(TelegramMethod[dict[str, Any] | bool]):
     """A hot Bot API call whose parameters the bot builds as JSON itself, answered as JSON.
 
     A tap makes three calls (answer, page, strip). As aiogram methods each was validated by
-    pydantic, keyboard included, and turned back into JSON by aiogram's serialiser, and the
-    answer parsed into aiogram's models; that was about 100 µs a tap out of some 1,000.
-    The page's sender needs only the message_id of the answer."""
+    pydantic, keyboard included, then turned back into JSON by aiogram's serialiser
+    (measured: the bot's CPU per update fell from 0.89 to 0.73 ms without them, at 100
+    players). The answer stays JSON too: the page's sender needs only its message_id."""
 
     __returning__ = dict[str, Any] | bool
     __api_method__ = ""

@@ -4,13 +4,14 @@ HTTP) + SQLite in a temporary directory, playing the sample story (content/ + ru
 
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
                                [--repeat R] [--seed N] [--think S] [--pages new|edit]
-                               [--against REF]
+                               [--durability full|normal] [--against REF]
 
 Each player sends /start, then taps a random open button of each page as soon as the page
 arrives, or after --think S seconds on average (exponential) to model reading time (closed
 loop: one update in flight per player; at an ending, "Play again"). With no think time the
 N players keep the bot saturated and latency is about N / throughput; with think time the
-offered load is about N / (S + latency) updates/s. --pages chooses the bot's page mode. The
+offered load is about N / (S + latency) updates/s. --pages and --durability choose the
+bot's DIANA_PAGES and DIANA_DURABILITY (revisions older than the setting ignore it). The
 players live in the emulator's event loop: a bot reply is seen the moment the emulator
 handles the bot's HTTP request, and the next tap is injected from there.
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import signal
@@ -52,6 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.app import FULL_COLLECTION_EVERY  # noqa: E402
 from bot.testing.emulator import Emulator, EmulatorThread  # noqa: E402
 
 FIRST_ID = 10_000_000
@@ -186,7 +189,7 @@ def pct(values: list[float], q: float) -> float:
 
 def one_run(players: int, duration: float, warmup: float, seed: int,
             profile: str | None = None, code: Path = ROOT, think: float = 0.0,
-            pages: str = "new") -> dict[str, float]:
+            pages: str = "new", durability: str = "full") -> dict[str, float]:
     et = EmulatorThread()
     emu = BenchEmulator(players, seed, think, callback_timeout=60)
     et.emulator = emu
@@ -196,7 +199,7 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
                "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
                "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
                "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code),
-               "DIANA_PAGES": pages}
+               "DIANA_PAGES": pages, "DIANA_DURABILITY": durability}
         log = Path(tmp) / "bot.log"
         with log.open("wb") as out:
             prof = ["-m", "cProfile", "-o", profile] if profile else []
@@ -269,7 +272,8 @@ def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
             for i in range(args.repeat):
                 for name, code in versions if i % 2 == 0 else versions[::-1]:
                     runs[name].append(one_run(n, args.duration, args.warmup, args.seed + i,
-                                              code=code, think=args.think, pages=args.pages))
+                                              code=code, think=args.think, pages=args.pages,
+                                              durability=args.durability))
             med = {name: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
                    for name, rs in runs.items()}
             for name, m in med.items():
@@ -300,15 +304,23 @@ def main() -> None:
                          " default 0: tap at once)")
     ap.add_argument("--pages", choices=("new", "edit"), default="new",
                     help="the bot's DIANA_PAGES mode")
+    ap.add_argument("--durability", choices=("full", "normal"), default="full",
+                    help="the bot's DIANA_DURABILITY")
     ap.add_argument("--against", metavar="REF",
                     help="also run the bot of a git revision, in turn with this one, and"
                          " print the ratios")
     ap.add_argument("--profile", metavar="PATH",
                     help="run the bot under cProfile, writing PATH (its main thread only)")
     args = ap.parse_args()
+    # This process is Telegram's side: its pauses must not count as the bot's latency. Its
+    # full collections walk every message and call it has recorded, and took up to 290 ms
+    # (measured); with the bot's own setting (bot/app.py) none ran in a 13 s run.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
     counts = [int(x.replace("_", "")) for x in args.players.split(",") if x.strip()]
     print(f"bot bench: sample story, {args.repeat} run(s) of {args.warmup:g}+"
-          f"{args.duration:g} s per N; pages={args.pages}, think {args.think:g} s; medians;"
+          f"{args.duration:g} s per N; pages={args.pages}, durability={args.durability},"
+          f" think {args.think:g} s; medians;"
           f" latencies in ms; cpu in cores; {os.cpu_count()} CPUs")
     print(f"{'players':>8} " + " ".join(f"{name:>{len(fmt.format(0))}}"
                                           for name, fmt in COLUMNS))
@@ -317,7 +329,8 @@ def main() -> None:
         return
     for n in counts:
         runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile,
-                        think=args.think, pages=args.pages) for i in range(args.repeat)]
+                        think=args.think, pages=args.pages, durability=args.durability)
+                for i in range(args.repeat)]
         med = {k: statistics.median(r[k] for r in runs) for k, _ in COLUMNS}
         print(f"{n:>8} " + " ".join(fmt.format(med[k]) for k, fmt in COLUMNS), flush=True)
     print("target: >= 1,000 updates/s with p99 < 50 ms at 1,000 players")

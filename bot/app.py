@@ -58,7 +58,7 @@ async def open_diana(config: Config) -> AsyncIterator[Diana]:
                               else "") + "; run `diana lint`")
     game = compile_game(checked.game_content)
     try:
-        store = await SqliteStore.open(config.db, game)
+        store = await SqliteStore.open(config.db, game, durability=config.durability)
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
     diana = Diana(config, store)

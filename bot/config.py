@@ -15,6 +15,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # new: each page is a new message and the one left behind loses its buttons (the story
 # stays readable in the chat); edit: a tap rewrites its page into the next one in place
 PAGE_MODES = ("new", "edit")
+# full: every commit is fsynced, so an acknowledged tap survives a power loss; normal: it
+# survives the bot's crash or kill, and an OS crash may lose the last ones (see the store)
+DURABILITIES = ("full", "normal")
 
 
 class ConfigError(Exception):
@@ -33,11 +36,12 @@ class Config:
     rate_window: float
     drain_timeout: float  # seconds to finish in-flight updates at shutdown
     pages: str = "new"  # one of PAGE_MODES
+    durability: str = "full"  # one of DURABILITIES
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={self.db} content={self.content}"
                 f" admins={len(self.admins)} rate={self.rate_count}/{self.rate_window:g}s"
-                f" pages={self.pages}")
+                f" pages={self.pages} durability={self.durability}")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -116,6 +120,10 @@ def load_config(environ: Mapping[str, str] | None = None,
     pages = (get("DIANA_PAGES", "new") or "new").lower()
     if pages not in PAGE_MODES:
         raise ConfigError(f"DIANA_PAGES must be one of {', '.join(PAGE_MODES)}, not {pages!r}")
+    durability = (get("DIANA_DURABILITY", "full") or "full").lower()
+    if durability not in DURABILITIES:
+        raise ConfigError(f"DIANA_DURABILITY must be one of {', '.join(DURABILITIES)}, not"
+                          f" {durability!r}")
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():
         raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
@@ -124,4 +132,5 @@ def load_config(environ: Mapping[str, str] | None = None,
         raise ConfigError(f"DIANA_DB: the directory {db.parent} does not exist")
     return Config(token=token, api_base=base, db=db, content=content,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
-                  rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages)
+                  rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages,
+                  durability=durability)

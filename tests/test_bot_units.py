@@ -49,12 +49,13 @@ def env(**kw: str) -> dict[str, str]:
 
 def test_config_defaults_and_values(tmp_path):
     c = load_config(env(DIANA_ADMINS="1, 22", TELEGRAM_API_BASE="http://127.0.0.1:9/",
-                        DIANA_RATE_LIMIT="5/2", DIANA_LOG_LEVEL="debug", DIANA_PAGES="Edit"),
-                    dotenv=tmp_path / "none")
+                        DIANA_RATE_LIMIT="5/2", DIANA_LOG_LEVEL="debug", DIANA_PAGES="Edit",
+                        DIANA_DURABILITY="Normal"), dotenv=tmp_path / "none")
     assert c.admins == {1, 22} and c.api_base == "http://127.0.0.1:9"
     assert (c.rate_count, c.rate_window, c.log_level) == (5, 2.0, "DEBUG")
-    assert c.db == Path("diana.sqlite3") and c.pages == "edit"
-    assert load_config(env(), dotenv=tmp_path / "none").pages == "new"
+    assert c.db == Path("diana.sqlite3") and c.pages == "edit" and c.durability == "normal"
+    default = load_config(env(), dotenv=tmp_path / "none")
+    assert (default.pages, default.durability) == ("new", "full")
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path):
@@ -74,6 +75,7 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     ("DIANA_RATE_LIMIT", "fast", "DIANA_RATE_LIMIT"),
     ("DIANA_LOG_LEVEL", "LOUD", "DIANA_LOG_LEVEL"),
     ("DIANA_PAGES", "scroll", "DIANA_PAGES must be one of new, edit"),
+    ("DIANA_DURABILITY", "off", "DIANA_DURABILITY must be one of full, normal"),
     ("TELEGRAM_API_BASE", "ftp://x", "TELEGRAM_API_BASE"),
     ("DIANA_CONTENT", "/nonexistent", "not a content directory"),
     ("DIANA_DB", "/nonexistent/dir/db.sqlite3", "does not exist"),

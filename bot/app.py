@@ -79,7 +79,7 @@ async def open_diana(config: Config) -> AsyncIterator[Diana]:
 
 
 def make_dispatcher(diana: Diana) -> Dispatcher:
-    dp = Dispatcher(diana=diana)
+    dp = Dispatcher(diana=diana, disable_fsm=True)  # no handler keeps FSM state
     dp.update.outer_middleware(InflightMiddleware(diana))
     flood = FloodMiddleware(diana, diana.config.rate_count, diana.config.rate_window)
     dp.message.outer_middleware(flood)

@@ -33,7 +33,7 @@ from bot.keyboards import (
 )
 from bot.service import Diana
 from bot.telegram import AnswerQuery, EditPage, SendPage, StripKeyboard, page_params, safe
-from engine.screen import Screen, render
+from engine.screen import Screen, buttons, render
 from engine.state import State
 from engine.step import Choose, Restart, Start
 from engine.store import ActionResult, StoreError, UnknownPlayer
@@ -268,11 +268,11 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         async with diana.lock(player):
             await resume(bot, diana, chat_id, player, msg)
         return
-    screen = render(game, state)
-    if not 0 <= cb.index < len(screen.choices):
+    views = buttons(game, state)
+    if not 0 <= cb.index < len(views):
         await answer(query, t(locale, "invalid_button"))
         return
-    view = screen.choices[cb.index]
+    view = views[cb.index]
     if not view.available:
         await answer(query, f"🔒 {view.reason}" if view.reason else None, alert=True)
         return

@@ -149,16 +149,27 @@ def render(game: Game, state: State) -> Screen:
             continue
         if text:
             paragraphs.append(text)
-    choices = []
-    for c in f.choices:
-        view = choice_view(content, state, f.id, c, say_)
-        if view is not None:
-            choices.append(view)
     return Screen(
         fragment=f.id,
         title=say_(f.title) if f.title else None,
         text="\n\n".join(paragraphs),
-        choices=tuple(choices),
+        choices=buttons(game, state, say_),
         ending=f.ending,
         ending_label=say(state["player"]["locale"], f"ending.{f.ending}") if f.ending else None,
     )
+
+
+def buttons(game: Game, state: State, say_: Callable[[Text], str] | None = None
+            ) -> tuple[ChoiceView, ...]:
+    """The choices of `render(game, state)`, without the page's text (what a tap on the
+    page is checked against)."""
+    content = game.content
+    f = content.fragments[state["fragment"]]
+    if say_ is None:
+        say_ = sayer(content, state)
+    views = []
+    for c in f.choices:
+        view = choice_view(content, state, f.id, c, say_)
+        if view is not None:
+            views.append(view)
+    return tuple(views)

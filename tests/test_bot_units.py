@@ -24,9 +24,11 @@ from aiogram.exceptions import (
 )
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_config
-from bot.keyboards import ChoiceCb, screen_keyboard
+from bot.keyboards import ChoiceCb, choice_data, screen_keyboard
 from bot.telegram import (
     AnswerQuery,
     EditPage,
@@ -145,6 +147,12 @@ def test_callback_data_fits_and_round_trips():
     assert ChoiceCb.unpack(data[5]) == ChoiceCb(turn=10**9, index=5, tag="abcd")
     assert rows[1][0]["text"].startswith("🔒 ")
     assert rows[-1][0]["callback_data"] == f"r:{10**9}"
+
+
+@given(st.integers(0, 10**15), st.integers(0, 10**3),
+       st.text("0123456789abcdef", min_size=4, max_size=4))
+def test_choice_data_is_what_aiogram_packs(turn, index, tag):
+    assert choice_data(turn, index, tag) == ChoiceCb(turn=turn, index=index, tag=tag).pack()
 
 
 def test_response_models_outlive_garbage_collection():

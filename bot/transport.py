@@ -213,14 +213,23 @@ class HttpPool:
         head = (f"POST {target} HTTP/1.1\r\nHost: {self.host_header}\r\n"
                 f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: keep-alive\r\n\r\n").encode("latin-1")
-        async with asyncio.timeout(timeout):
-            conn = await self._acquire()
-            try:
-                status, data = await conn.request(head + body)
-            except BaseException:
-                conn.close()  # the response's state is unknown: never reuse it
-                self._release(conn)
-                raise
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        conn = self._idle_connection()
+        if conn is None:  # the slow path: connect, or wait for a connection to come back
+            async with asyncio.timeout_at(deadline):
+                conn = await self._acquire()
+        waiter = conn.request(head + body)
+        # A timer on the response instead of asyncio.timeout: this is every call's path.
+        timer = loop.call_at(deadline, _expire, waiter)
+        try:
+            status, data = await waiter
+        except BaseException:
+            conn.close()  # the response's state is unknown: never reuse it
+            self._release(conn)
+            raise
+        finally:
+            timer.cancel()
         self._release(conn)
         return status, data
 
@@ -229,17 +238,23 @@ class HttpPool:
         while self._idle:
             self._idle.popleft().close()
 
-    async def _acquire(self) -> _Connection:
+    def _idle_connection(self) -> _Connection | None:
         if self._closed:
             raise HttpError("the session is closed")
+        now = time.monotonic()
+        while self._idle:
+            conn = self._idle.pop()  # the most recently used first
+            if not conn.closed and now - conn.used < self.idle:
+                return conn
+            conn.close()
+            self._open -= 1
+        return None
+
+    async def _acquire(self) -> _Connection:
         while True:
-            now = time.monotonic()
-            while self._idle:
-                conn = self._idle.pop()  # the most recently used first
-                if not conn.closed and now - conn.used < self.idle:
-                    return conn
-                conn.close()
-                self._open -= 1
+            conn = self._idle_connection()
+            if conn is not None:
+                return conn
             if self._open < self.limit:
                 self._open += 1
                 try:
@@ -272,3 +287,8 @@ class HttpPool:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+def _expire(waiter: asyncio.Future[tuple[int, bytes]]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())

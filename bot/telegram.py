@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar, cast
@@ -139,10 +140,12 @@ class JsonSession(AiohttpSession):
             raise TelegramNetworkError(method=method,
                                        message=f"{type(exc).__name__}: {exc}") from exc
         if status == 200 and method.__returning__ in RAW_RESULTS:
-            # The answer is used as JSON: no need for aiogram's Response model.
-            data = orjson.loads(raw)
-            if data.get("ok") is True and "result" in data:
-                return cast(TelegramType, data["result"])
+            # The answer is used as JSON: no need for aiogram's Response model. Anything
+            # unexpected goes on to check_response, which raises aiogram's errors.
+            with contextlib.suppress(orjson.JSONDecodeError):
+                data = orjson.loads(raw)
+                if isinstance(data, dict) and data.get("ok") is True and "result" in data:
+                    return cast(TelegramType, data["result"])
         response = self.check_response(bot=bot, method=method, status_code=status,
                                        content=raw.decode("utf-8", "replace"))
         return cast(TelegramType, response.result)

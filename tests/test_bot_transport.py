@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.exceptions import ClientDecodeError, TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import GetMe
 
-from bot.telegram import JsonSession, SendPage, page_params
+from bot.telegram import AnswerQuery, JsonSession, SendPage, page_params
 from bot.transport import HttpError, HttpPool
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
@@ -223,6 +223,8 @@ async def test_idle_connections_past_their_age_are_replaced():
 @sync
 async def test_the_session_maps_answers_and_failures_to_aiogram_errors():
     async def script(line: str, *_: object) -> list[bytes]:
+        if "answerCallbackQuery" in line:  # a proxy's page instead of the Bot API's JSON
+            return reply(b"<html>502</html>")
         if "sendMessage" in line:
             return reply(b'{"ok":false,"error_code":400,"description":"Bad Request: chat'
                          b' not found"}', "400 Bad Request")
@@ -238,6 +240,8 @@ async def test_the_session_maps_answers_and_failures_to_aiogram_errors():
         line, _, body = srv.requests[-1]
         assert line == f"POST /bot{TOKEN}/sendMessage HTTP/1.1"
         assert body == b'{"chat_id":1,"text":"<b>hi</b>","parse_mode":"HTML"}'
+        with pytest.raises(ClientDecodeError):
+            await bot(AnswerQuery(params={"callback_query_id": "1"}))
         await bot.session.close()
     refused = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(srv.base)))
     with pytest.raises(TelegramNetworkError):

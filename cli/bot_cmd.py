@@ -51,7 +51,7 @@ def _loop_runner():
 def run() -> None:
     """Long polling. Settings come from the environment or .env: BOT_TOKEN,
     TELEGRAM_API_BASE, DIANA_DB, DIANA_CONTENT, DIANA_ADMINS, DIANA_LOG_LEVEL,
-    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES."""
+    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES, DIANA_DURABILITY."""
     config = _setup()
     from bot.app import run_polling
 

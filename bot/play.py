@@ -317,14 +317,17 @@ async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -
         if msg is not None:
             await strip_keyboard(bot, msg.chat.id, msg.message_id)
         return
-    await answer(query)
+    answered = asyncio.ensure_future(answer(query))  # travels while the restart is applied
     chat_id = msg.chat.id if msg else query.from_user.id
-    async with diana.lock(player):
-        state = await diana.store.state(player)
-        if state["turn"] != cb.turn:
-            return  # a double tap: the first one restarted already
-        result = await diana.store.apply(player, Restart(today()), query_key(query))
-        await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+    try:
+        async with diana.lock(player):
+            state = await diana.store.state(player)
+            if state["turn"] != cb.turn:
+                return  # a double tap: the first one restarted already
+            result = await diana.store.apply(player, Restart(today()), query_key(query))
+            await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+    finally:
+        await answered
 
 
 async def set_language(bot: Bot, diana: Diana, query: CallbackQuery, code: str) -> None:

@@ -100,9 +100,10 @@ def test_play_through_locks_achievements_ending_leaderboard(bot):
     assert "not modified" in bot.emu.calls_of("editMessageText")[-1].description
 
     before = p.count()
-    p.tap(ending, "Play again")
+    _, q = p.tap(ending, "Play again")
     again = p.wait_page(before)
     assert "The Hall" in again.shown and "It is dark." in again.shown
+    assert p.answered(q)["text"] == ""  # the tap's spinner stops, with nothing to say
 
 
 def test_long_page_is_split_at_paragraphs_with_keyboard_last(bot):
@@ -389,6 +390,7 @@ def test_restart_asks_for_confirmation(bot):
     _, q = p.tap(confirm, "Yes")
     page = p.wait_page(before + 1)
     assert "It is dark." in page.shown and "Hall" in page.shown
+    p.answered(q)
     before = p.count()
     _, q = p.press(confirm, yes)  # the confirmation again: stale
     assert "earlier page" in p.answered(q)["text"]

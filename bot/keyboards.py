@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import LANGUAGE_NAMES, t
@@ -46,7 +46,6 @@ class LangCb(CallbackData, prefix="l"):
 
 
 BOARDS = ("all", "week", "month")
-MAX_CALLBACK_BYTES = 64  # Telegram's limit
 
 
 def content_tag(content: Content) -> str:
@@ -70,8 +69,8 @@ def choice_data(turn: int, index: int, tag: str) -> str:
     if sep in tag:
         raise ValueError(f"the content tag {tag!r} holds the separator {sep!r}")
     data = f"{ChoiceCb.__prefix__}{sep}{turn}{sep}{index}{sep}{tag}"
-    if len(data.encode()) > MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback data {data!r} is over {MAX_CALLBACK_BYTES} bytes")
+    if len(data.encode()) > MAX_CALLBACK_LENGTH:
+        raise ValueError(f"callback data {data!r} is over {MAX_CALLBACK_LENGTH} bytes")
     return data
 
 

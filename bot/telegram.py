@@ -102,8 +102,8 @@ def page_params(chat_id: int, text: str, keyboard: dict[str, Any] | None,
     return params
 
 
-# What JsonCall and the answers to callback queries return.
-RAW_RESULTS = frozenset({bool, dict[str, Any], dict[str, Any] | bool})
+# What JsonCall and aiogram's answerCallbackQuery return.
+RAW_RESULTS = frozenset({bool, dict[str, Any] | bool})
 
 
 class JsonSession(AiohttpSession):

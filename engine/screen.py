@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
 from engine.model import Choice, Content, Text
@@ -13,7 +13,7 @@ from engine.state import State
 from engine.text import interpolate
 
 
-@dataclass(frozen=True)
+@frozen
 class ChoiceView:
     id: str
     label: str
@@ -23,7 +23,7 @@ class ChoiceView:
     unaffordable: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Screen:
     fragment: str
     title: str | None

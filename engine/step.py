@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
 from engine.model import Choice, Effect, Fragment
@@ -38,21 +39,21 @@ from engine.state import State, draw, new_state, story_state
 # ---- actions --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Start:
     """Begin the first playthrough (or show where the player is, if already playing)."""
 
     day: str | None = None  # UTC date "YYYY-MM-DD", for the daily point cap
 
 
-@dataclass(frozen=True)
+@frozen
 class Choose:
     choice: str
     turn: int | None = None  # the turn the button was shown at; a different one is stale
     day: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Restart:
     day: str | None = None
 
@@ -93,13 +94,13 @@ ERROR_CODES = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class StepError:
     code: str  # one of ERROR_CODES
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     type: str
     fields: tuple[tuple[str, Any], ...]
@@ -111,7 +112,7 @@ class Event:
         return f"{self.type}({inner})" if inner else self.type
 
 
-@dataclass(frozen=True)
+@frozen
 class Applied:
     """An effect that changed the state, and what caused it (start, restart, choice:F.C,
     fragment:F, rule:R, achievement:A). `via` names the rule firing behind it and its event,
@@ -125,7 +126,7 @@ class Applied:
     via: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Firing:
     rule: str
     event: str  # the event type
@@ -133,7 +134,7 @@ class Firing:
     detail: str = ""  # the event with its fields, `enter(fragment=foyer)`
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     state: State
     screen: Screen | None

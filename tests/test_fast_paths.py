@@ -3,18 +3,23 @@
 engine.source composes with libyaml when ruamel.yaml.clib is installed, and engine.schema
 asks jsonschema-rs "valid?" first when it is installed; the pure-Python paths stay the
 reference. These tests compare the two on every YAML file of the repository, on synthetic
-stories, and on snippets chosen to hit the differences between the parsers.
+stories, and on snippets chosen to hit the differences between the parsers. And
+engine.frozen's `__init__` builds what a frozen dataclass's own builds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import schema, source, synth
+from engine.frozen import frozen
 from engine.load import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,3 +233,61 @@ def test_lint_of_a_faulty_story_is_the_same_with_and_without_fast_paths(
         source._CParser = saved
     assert fast.diagnostics == slow.diagnostics
     assert fast.content == slow.content
+
+
+@frozen
+class _Fast:
+    a: int
+    b: str | None = None
+    c: tuple[int, ...] = ()
+    d: Any = dataclasses.field(default=None, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Slow:
+    a: int
+    b: str | None = None
+    c: tuple[int, ...] = ()
+    d: Any = dataclasses.field(default=None, compare=False)
+
+
+@given(st.integers(), st.none() | st.text(max_size=5), st.tuples(st.integers()),
+       st.integers(), st.integers(0, 4))
+def test_frozen_builds_what_a_frozen_dataclass_builds(a: int, b: str | None,
+                                                     c: tuple[int, ...], d: int,
+                                                     given_: int) -> None:
+    args = [a, b, c, d][:max(1, given_)]
+    fast, slow = _Fast(*args), _Slow(*args)
+    assert vars(fast) == vars(slow)
+    assert repr(fast).removeprefix("_Fast") == repr(slow).removeprefix("_Slow")
+    assert fast == _Fast(*args[:3]) and hash(fast) == hash(_Fast(*args[:3]))
+    assert dataclasses.replace(fast, a=a + 1) == _Fast(a + 1, *args[1:])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.a = 0  # type: ignore[misc]
+    assert _Fast(a=a, c=c).c == c and _Fast(a=a).b is None
+
+
+def test_frozen_refuses_what_it_cannot_build() -> None:
+    with pytest.raises(TypeError, match="plain fields only"):
+        @frozen
+        class _Factory:
+            a: list[int] = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="plain fields only"):
+        @frozen
+        class _Post:
+            a: int
+
+            def __post_init__(self) -> None:
+                pass
+    with pytest.raises(TypeError):
+        _Fast()  # type: ignore[call-arg]
+
+
+def test_frozen_fields_may_take_any_name() -> None:
+    @frozen
+    class _Names:
+        self: int
+        d: int
+        d_: int = 3
+
+    assert vars(_Names(1, 2)) == {"self": 1, "d": 2, "d_": 3}

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.frozen import frozen
 from engine.game import Game
 from engine.migrate import Migration
 from engine.state import State
 from engine.step import Action, Outcome
 
 
-@dataclass(frozen=True)
+@frozen
 class ActionResult:
     """What `apply` returns. `replayed` is true when the key had already been applied: then
     nothing changed now and `outcome` is None; `summary` is the stored result either way."""

@@ -1,6 +1,6 @@
 """Crash-test worker: applies actions forever, printing each key once it is acknowledged.
 
-    python tests/store_crash_worker.py DB RUN
+    python tests/store_crash_worker.py DB RUN [WRITER]
 
 The test kills it with SIGKILL at a random moment; every printed key must be in the store.
 """
@@ -36,8 +36,8 @@ async def player(store: SqliteStore, name: str, run: str) -> None:
         i += 1
 
 
-async def main(db: str, run: str) -> None:
-    store = await SqliteStore.open(db, sample_game())
+async def main(db: str, run: str, writer: str) -> None:
+    store = await SqliteStore.open(db, sample_game(), writer=writer)
     names = [f"p{i}" for i in range(PLAYERS)]
     for name in names:
         await store.register(name)
@@ -47,4 +47,4 @@ async def main(db: str, run: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "thread"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def run(coro):
     return asyncio.run(coro)
 
 
+# The tests that exercise the write path run with each writer (pipeline.py).
+WRITERS = pytest.mark.parametrize("writer", ["thread", "process"])
+
+
 async def opened(path: Path, **kw) -> SqliteStore:
     return await SqliteStore.open(path, GAME, durability="normal", **kw)
 
@@ -63,11 +68,12 @@ def count(path: Path, sql: str, *args) -> int:
 # ---- exactly once --------------------------------------------------------------------
 
 
-def test_apply_then_replay_applies_nothing(tmp_path):
+@WRITERS
+def test_apply_then_replay_applies_nothing(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             await store.register("ana", name="Ana")
             first = await store.apply("ana", Start("2025-01-06"), "u1")
             assert first.ok and not first.replayed and first.outcome is not None
@@ -80,7 +86,7 @@ def test_apply_then_replay_applies_nothing(tmp_path):
             other = await store.apply("ana", Start("2025-01-06"), "u2")
             assert not other.ok and other.error == "already-started"
         # after a restart the key is still known
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             again = await store.apply("ana", Start("2025-01-06"), "u1")
             assert again.replayed and again.summary == first.summary
 
@@ -90,11 +96,12 @@ def test_apply_then_replay_applies_nothing(tmp_path):
     assert_consistent(db)
 
 
-def test_concurrent_taps_of_one_player_are_serialised(tmp_path):
+@WRITERS
+def test_concurrent_taps_of_one_player_are_serialised(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             await store.register("ana")
             await store.apply("ana", Start(), "start")
             state = await store.state("ana")
@@ -117,11 +124,12 @@ def test_concurrent_taps_of_one_player_are_serialised(tmp_path):
     assert_consistent(db)
 
 
-def test_different_players_in_parallel(tmp_path):
+@WRITERS
+def test_different_players_in_parallel(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db, max_batch=64) as store:
+        async with await opened(db, max_batch=64, writer=writer) as store:
             players = [f"p{i}" for i in range(60)]
             await asyncio.gather(*(store.register(p) for p in players))
             await asyncio.gather(*(play(store, p, 12, p, pick=i)
@@ -156,17 +164,18 @@ def test_key_reused_by_another_player_is_refused(tmp_path):
     run(main())
 
 
-def test_a_full_disk_fails_the_batch_and_rolls_back(tmp_path):
+@WRITERS
+def test_a_full_disk_fails_the_batch_and_rolls_back(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             await asyncio.gather(*(store.register(f"p{i}") for i in range(20)))
             await asyncio.gather(*(store.apply(f"p{i}", Start(), f"s{i}") for i in range(20)))
             before = {f"p{i}": await store.state(f"p{i}") for i in range(20)}
-            w = store._w
-            (pages,) = await (await w.execute("PRAGMA page_count")).fetchone()
-            await w.execute(f"PRAGMA max_page_count = {pages}")
+            (pages,) = await (await store._w.execute("PRAGMA page_count")).fetchone()
+            # on the connection that writes the batches (the writer process's, if any)
+            await store._io.execute(f"PRAGMA max_page_count = {pages}")
             filler = "x" * 50_000  # make every save grow past the limit
             states = {p: {**s, "pad": filler} for p, s in before.items()}
             for p, s in states.items():
@@ -176,7 +185,7 @@ def test_a_full_disk_fails_the_batch_and_rolls_back(tmp_path):
             assert all(isinstance(r, BatchFailed) for r in results), results
             assert "full" in str(results[0])
             assert not store._cache  # rolled-back players were dropped from the cache
-            await w.execute("PRAGMA max_page_count = 1073741823")
+            await store._io.execute("PRAGMA max_page_count = 1073741823")
             for p, s in before.items():
                 assert await store.state(p) == s  # reloaded from the database: unchanged
             # the same keys now apply (they were never recorded)
@@ -240,9 +249,10 @@ async def _close(opening):
     await store.close()
 
 
-def test_closed_store_refuses(tmp_path):
+@WRITERS
+def test_closed_store_refuses(tmp_path, writer):
     async def main():
-        store = await opened(tmp_path / "s.db")
+        store = await opened(tmp_path / "s.db", writer=writer)
         await store.close()
         with pytest.raises(StoreClosed):
             await store.apply("ana", Start(), "k")
@@ -253,11 +263,12 @@ def test_closed_store_refuses(tmp_path):
 # ---- admin ------------------------------------------------------------------------------
 
 
-def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path):
+@WRITERS
+def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             await store.register("ana")
             await play(store, "ana", 5, "a")
             base = (await store.state("ana"))["points"]
@@ -286,11 +297,12 @@ def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path):
     assert_consistent(db)
 
 
-def test_reset_export_delete(tmp_path):
+@WRITERS
+def test_reset_export_delete(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             for p in ("ana", "bob"):
                 await store.register(p)
                 await play(store, p, 8, p)
@@ -401,13 +413,14 @@ def test_action_for_a_moved_on_player_is_stale(tmp_path):
 # ---- the pipelined writer ------------------------------------------------------------
 
 
-def test_failed_batch_requeues_the_batches_computed_on_it(tmp_path):
+@WRITERS
+def test_failed_batch_requeues_the_batches_computed_on_it(tmp_path, writer):
     """A key applied before is not looked up ahead: the batch holding its replay fails at
     INSERT, the batch computed behind it is discarded, and both run again correctly."""
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as store:
+        async with await opened(db, writer=writer) as store:
             players = [f"p{i}" for i in range(20)]
             await asyncio.gather(*(store.register(p) for p in players))
             first = await store.apply("p0", Start(), "start-p0")
@@ -427,11 +440,49 @@ def test_failed_batch_requeues_the_batches_computed_on_it(tmp_path):
     assert_consistent(db)
 
 
-def test_another_writer_is_detected_not_overwritten(tmp_path):
+def test_a_dead_writer_process_fails_its_batches_and_is_started_again(tmp_path):
+    """The writer process is stopped with batches in flight, then killed: their callers
+    get a clear error, the same keys sent again apply exactly once, and the store goes on
+    with a new writer process."""
+    db = tmp_path / "s.db"
+    players = [f"p{i}" for i in range(20)]
+
+    async def main():
+        async with await opened(db, writer="process") as store:
+            await asyncio.gather(*(store.register(p) for p in players))
+            await asyncio.gather(*(store.apply(p, Start(), f"start-{p}") for p in players))
+            states = {p: await store.state(p) for p in players}
+            first = store._io.proc
+            os.kill(first.pid, signal.SIGSTOP)
+            taps = [asyncio.ensure_future(store.apply(p, next_action(GAME, states[p]),
+                                                      f"tap-{p}")) for p in players]
+            while not store._io.waiting:  # a batch was sent and is not answered
+                await asyncio.sleep(0.001)
+            os.kill(first.pid, signal.SIGKILL)
+            results = await asyncio.gather(*taps, return_exceptions=True)
+            failed = [p for p, r in zip(players, results, strict=True)
+                      if isinstance(r, BatchFailed)]
+            assert failed, results
+            assert all(r.ok for r in results if not isinstance(r, BaseException)), results
+            assert "writer process stopped" in str(results[players.index(failed[0])])
+            again = await asyncio.gather(*(store.apply(p, next_action(GAME, states[p]),
+                                                       f"tap-{p}") for p in failed))
+            assert all(r.ok for r in again)
+            assert store._io.proc is not first and store._io.proc.returncode is None
+            for p in players:
+                assert (await store.state(p))["turn"] == 2
+
+    run(main())
+    assert count(db, "SELECT count(*) FROM applied_actions WHERE key LIKE 'tap-%'") == 20
+    assert_consistent(db)
+
+
+@WRITERS
+def test_another_writer_is_detected_not_overwritten(tmp_path, writer):
     db = tmp_path / "s.db"
 
     async def main():
-        async with await opened(db) as a, await opened(db) as b:
+        async with await opened(db, writer=writer) as a, await opened(db, writer=writer) as b:
             await a.register("ana")
             await a.apply("ana", Start(), "s")
             stale = await a.state("ana")  # now cached by `a`
@@ -513,13 +564,14 @@ def test_audit_records_operations_done_outside_the_store(tmp_path):
     assert json.loads(rows[1][3]) == {"actor": "tg:999", "version": "1.0.0"}
 
 
-def test_swap_game_splits_the_queue_between_old_and_new_content(tmp_path):
+@WRITERS
+def test_swap_game_splits_the_queue_between_old_and_new_content(tmp_path, writer):
     db = tmp_path / "s.db"
     new = game_of(changed_content(tmp_path / "v2", "1.1.0"))
     players = [f"p{i}" for i in range(40)]
 
     async def main():
-        async with await opened(db, max_batch=7) as store:
+        async with await opened(db, max_batch=7, writer=writer) as store:
             for p in players:
                 await store.register(p)
             tasks = [asyncio.create_task(store.apply(p, Start("2025-01-06"), f"{p}:1"))

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from storekit import sample_game
 
 from engine.store import SqliteStore
@@ -23,8 +24,8 @@ WORKER = Path(__file__).resolve().parent / "store_crash_worker.py"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run_and_kill(db: Path, run: str, delay: float) -> list[str]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(db), run], cwd=ROOT,
+def _run_and_kill(db: Path, run: str, delay: float, writer: str) -> list[str]:
+    proc = subprocess.Popen([sys.executable, str(WORKER), str(db), run, writer], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out: list[bytes] = []
     ready = threading.Event()
@@ -48,12 +49,15 @@ def _run_and_kill(db: Path, run: str, delay: float) -> list[str]:
     return [b.decode().strip() for b in out if b.endswith(b"\n") and b != b"ready\n"]
 
 
-def test_sigkill_loses_no_acknowledged_action(tmp_path):
+# With the writer process, the kill leaves it to finish (or not) the batch it is writing
+# and exit: what it commits then was never acknowledged, and is whole or absent.
+@pytest.mark.parametrize("writer", ["thread", "process"])
+def test_sigkill_loses_no_acknowledged_action(tmp_path, writer):
     db = tmp_path / "crash.db"
     rnd = random.Random()
     acked: list[str] = []
     for run in range(5):
-        keys = _run_and_kill(db, f"r{run}", rnd.uniform(0.2, 1.2))
+        keys = _run_and_kill(db, f"r{run}", rnd.uniform(0.2, 1.2), writer)
         assert keys, "the worker acknowledged nothing"
         acked += keys
         report = check(db)

@@ -1,63 +1,48 @@
-"""The writer's database side: one whole group commit as one function on the connection's
-thread, and what the event loop keeps about the batches still committing.
+"""The writer's database side: who writes each batch, and what the event loop keeps about
+the batches still committing.
 
-aiosqlite runs every call of a connection on that connection's own thread, in order. The
-writer hands it one function per batch (BEGIN … executemany per table … COMMIT): one
-thread hop per batch instead of one per statement. aiosqlite (the declared dependency)
-has no public call for that, so `submit` uses its `_execute` and `_conn`, present and
-unchanged since 0.17; `supported` checks them when the store opens.
+A batch is written by one function (rows.write: BEGIN IMMEDIATE, one executemany per
+table, COMMIT) in one of two places:
 
-Pipelining: while batch N commits on that thread, the event loop computes batch N+1 on
-top of N's (not yet committed) records and queues it behind N. Callers are still
-acknowledged only after their own batch's COMMIT, and each batch is one transaction. If
-N fails, every batch queued behind it was computed on N's effects: the `Guard` makes them
-refuse to run (`Discarded`) until the event loop has seen the failure, dropped N's
-effects and queued those jobs again.
+- `ThreadWriter` (the default): on the aiosqlite writer connection's own thread, one
+  thread hop per batch instead of one per statement. aiosqlite has no public call for
+  that, so it uses `_execute` and `_conn`, present and unchanged since 0.17; `supported`
+  checks them when the store opens.
+- `ProcessWriter`: in a child process (rows.py run as a script) fed through a pipe, so
+  that binding rows and stepping SQLite do not share the event loop's GIL.
+
+Pipelining: while batch N commits, the event loop computes batch N+1 on top of N's (not
+yet committed) records and queues it behind N. Callers are still acknowledged only after
+their own batch's COMMIT, and each batch is one transaction. If N fails, every batch
+queued behind it was computed on N's effects: the writer refuses them (`Discarded`) until
+the event loop has seen the failure, dropped N's effects, queued those jobs again and
+called `recovered()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import pickle
 import sqlite3
+import sys
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from engine.store.batch import Batch, Job
+from engine.store.errors import BatchFailed
+from engine.store.rows import FAILURES, HEADER, Discarded, Plan, Stale, frame, write
+
+__all__ = ["Discarded", "Flight", "ProcessWriter", "Stale", "ThreadWriter", "key_collision",
+           "plan_of", "supported"]
 
 
-class Stale(Exception):
-    """Another writer changed a save (or the ledger) under the cache."""
-
-
-class Discarded(Exception):
-    """Computed on top of a batch that failed: not written, to be computed again."""
-
-
-@dataclass
-class Guard:
-    poisoned: bool = False  # set on the connection's thread, cleared by the event loop
-
-
-@dataclass
-class Plan:
-    """The rows of one batch (see Batch); first_lid: its first ledger id."""
-
-    first_lid: int
-    saves: list[tuple]
-    ledger: list[tuple]
-    unachieved: list[tuple]
-    achievements: list[tuple]
-    scores: list[tuple]
-    events: list[tuple]
-    applied: list[tuple]
-
-    @classmethod
-    def of(cls, batch: Batch, first_lid: int) -> Plan:
-        return cls(first_lid, batch.save_rows(), batch.ledger, batch.unachieved,
-                   batch.achievements, batch.score_rows(), batch.events, batch.applied)
+def plan_of(batch: Batch, first_lid: int) -> Plan:
+    return Plan(first_lid, batch.save_rows(), batch.ledger, batch.unachieved,
+                batch.achievements, batch.score_rows(), batch.events, batch.applied)
 
 
 @dataclass
@@ -68,73 +53,124 @@ class Flight:
     task: asyncio.Future = field(repr=False)
 
 
-UPDATE_SAVE = ("UPDATE saves SET state = ?, content_version = ?, fragment = ?, version = ?,"
-               " points = ?, ledger_seq = ?, ledger_from = ?, updated = ?"
-               " WHERE player = ? AND version = ?")
-INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
-                 " turn, day, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-DELETE_ACHIEVEMENT = "DELETE FROM achievements WHERE player = ? AND achievement = ?"
-INSERT_ACHIEVEMENT = "INSERT INTO achievements VALUES (?, ?, ?)"
-UPSERT_SCORE = ("INSERT INTO scores (board, player, score, reached) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (board, player) DO UPDATE SET score = score + excluded.score,"
-                " reached = excluded.reached")
-INSERT_EVENT = ("INSERT INTO events (time, player, op, key, ok, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?)")
-INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?)")
+class ThreadWriter:
+    """Writes each batch on the aiosqlite writer connection's own thread."""
 
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.poisoned = False  # set on the connection's thread, cleared by the event loop
 
-def write(conn: sqlite3.Connection, plan: Plan, guard: Guard) -> None:
-    """Runs on the connection's thread: the batch in one transaction, or nothing."""
-    if guard.poisoned:
-        raise Discarded()
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    async def start(self) -> None:
+        pass
+
+    def submit(self, plan: Plan) -> asyncio.Future:
+        """Queue the batch on the connection's thread now; resolves after COMMIT."""
+        return asyncio.ensure_future(self.conn._execute(self._write, self.conn._conn, plan))
+
+    def _write(self, conn: sqlite3.Connection, plan: Plan) -> None:
+        if self.poisoned:
+            raise Discarded()
         try:
-            _rows(conn, plan)
-            conn.execute("COMMIT")
+            write(conn, plan)
         except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
+            self.poisoned = True
             raise
-    except BaseException:
-        guard.poisoned = True
-        raise
+
+    def recovered(self) -> None:
+        """The event loop has requeued what was computed on a failed batch."""
+        self.poisoned = False
+
+    async def execute(self, sql: str) -> None:
+        await self.conn.execute(sql)
+
+    async def close(self) -> None:
+        pass  # the store closes the connection
 
 
-def _rows(conn: sqlite3.Connection, plan: Plan) -> None:
-    # Idempotency keys first: a key applied before (not looked up, see SqliteStore) fails
-    # the batch here, before anything else is written.
-    if plan.applied:
-        conn.executemany(INSERT_APPLIED, plan.applied)
-    if plan.saves:
-        cur = conn.executemany(UPDATE_SAVE, plan.saves)
-        if cur.rowcount != len(plan.saves):
-            raise Stale("a save changed under the cache")
-    if plan.ledger:
-        (top,) = conn.execute("SELECT max(id) FROM ledger").fetchone()
-        if (top or 0) >= plan.first_lid:
-            raise Stale("the ledger grew under the cache")
-        conn.executemany(INSERT_LEDGER, plan.ledger)
-    if plan.unachieved:
-        conn.executemany(DELETE_ACHIEVEMENT, plan.unachieved)
-    if plan.achievements:
-        conn.executemany(INSERT_ACHIEVEMENT, plan.achievements)
-    if plan.scores:
-        conn.executemany(UPSERT_SCORE, plan.scores)
-    if plan.events:
-        conn.executemany(INSERT_EVENT, plan.events)
+class ProcessWriter:
+    """Writes each batch in a child process of its own (rows.py run as a script).
+
+    Why: in one process, the writer thread needs the GIL for every row it binds, and the
+    event loop computing the next batch holds it; the two take turns instead of running
+    side by side. In its own process the writer binds, steps and fsyncs on the other core.
+    The child is started when the store opens, and again after it has died."""
+
+    SCRIPT = str(Path(__file__).with_name("rows.py"))
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.epoch = 0
+        self.proc: asyncio.subprocess.Process | None = None
+        self.waiting: deque[asyncio.Future] = deque()
+        self.reader: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if self.proc is not None and self.reader is not None and not self.reader.done():
+            return
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", self.SCRIPT, self.path, self.synchronous,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self.reader = asyncio.create_task(self._read(self.proc), name="diana-store-rows")
+
+    def _send(self, message: tuple) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        if self.reader is None or self.reader.done():
+            future.set_exception(BatchFailed("nothing was saved: the writer process is not"
+                                             " running"))
+            return future
+        assert self.proc is not None and self.proc.stdin is not None
+        self.waiting.append(future)
+        self.proc.stdin.write(frame(message))
+        return future
+
+    def submit(self, plan: Plan) -> asyncio.Future:
+        """Send the batch now; resolves after the child's COMMIT."""
+        return self._send(("write", self.epoch, tuple(plan)))
+
+    def recovered(self) -> None:
+        self.epoch += 1
+
+    async def execute(self, sql: str) -> None:
+        await self._send(("sql", sql))
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                (size,) = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
+                kind, message = pickle.loads(await proc.stdout.readexactly(size))
+                future = self.waiting.popleft()
+                if future.done():
+                    continue
+                if kind == "ok":
+                    future.set_result(None)
+                else:
+                    future.set_exception(FAILURES.get(kind, BatchFailed)(message))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        code = await proc.wait()
+        # What it had not answered may or may not have committed: the caller retries with
+        # the same key, which replays the action if it did.
+        gone = BatchFailed(f"the writer process stopped (exit status {code}); the action may"
+                           " have been saved: send it again with the same key")
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(gone)
+
+    async def close(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.reader is not None:
+            await self.reader
 
 
 def supported(conn: aiosqlite.Connection) -> bool:
     return callable(getattr(conn, "_execute", None)) and isinstance(
         getattr(conn, "_conn", None), sqlite3.Connection)
-
-
-def submit(conn: aiosqlite.Connection, plan: Plan, guard: Guard) -> asyncio.Future:
-    """Queue `write` on the connection's thread now; the future resolves after COMMIT."""
-    raw = conn._conn
-    return asyncio.ensure_future(conn._execute(write, raw, plan, guard))
 
 
 def key_collision(exc: BaseException) -> bool:

@@ -138,14 +138,17 @@ async def actions_round(game: Game, players: int, seconds: float, durability: st
 
 
 async def bench_actions(game: Game, rounds: int, seconds: float, levels: list[int],
-                        durabilities: list[str], directory: Path, what: str) -> None:
-    print(f"durable exactly-once {WHAT[what]} ({rounds} rounds of {seconds:.0f} s, medians)")
+                        durabilities: list[str], directory: Path, what: str,
+                        options: dict[str, Any]) -> None:
+    shown = "".join(f", {k}={v}" for k, v in options.items())
+    print(f"durable exactly-once {WHAT[what]}: {rounds} rounds of {seconds:.0f} s, medians"
+          f"{shown}")
     print(f"{'sync':>6} {'players':>8} {'actions/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
           f" {'batch':>6}")
     for durability in durabilities:
         for n in levels:
-            runs = [await actions_round(game, n, seconds, durability, directory, what)
-                    for _ in range(rounds)]
+            runs = [await actions_round(game, n, seconds, durability, directory, what,
+                                        **options) for _ in range(rounds)]
             med = [statistics.median(r[i] for r in runs) for i in range(4)]
             print(f"{durability:>6} {n:>8} {med[0]:>10,.0f} {med[1]:>8.2f} {med[2]:>8.2f}"
                   f" {med[3]:>6.1f}", flush=True)
@@ -224,14 +227,17 @@ async def bench_board(players: int, rounds: int, directory: Path) -> None:
 def one_round(args: argparse.Namespace) -> None:
     """--round SYNC PLAYERS: one round in this process, printed as JSON."""
     sync, players = args.round[0], int(args.round[1])
-    options = dict(o.split("=", 1) for o in args.option)
     game = sample_game()
     host_gc(args.gc)
     with tempfile.TemporaryDirectory(prefix="diana-bench-") as tmp:
         r = asyncio.run(actions_round(game, players, args.seconds, sync, Path(tmp),
-                                      args.what, **{k: int(v) if v.isdigit() else v
-                                                    for k, v in options.items()}))
+                                      args.what, **store_options(args)))
     print(json.dumps(r))
+
+
+def store_options(args: argparse.Namespace) -> dict[str, Any]:
+    options = dict(o.split("=", 1) for o in args.option)
+    return {k: int(v) if v.isdigit() else v for k, v in options.items()}
 
 
 def against(args: argparse.Namespace) -> None:
@@ -314,7 +320,8 @@ def main() -> None:
         if not args.skip_actions:
             asyncio.run(bench_actions(game, args.rounds, args.seconds,
                                       [int(x) for x in args.levels.split(",")],
-                                      args.sync.split(","), directory, args.what))
+                                      args.sync.split(","), directory, args.what,
+                                      store_options(args)))
         if not args.skip_board:
             asyncio.run(bench_board(args.players, args.rounds, directory))
 

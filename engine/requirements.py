@@ -5,6 +5,7 @@ It answers with a verdict and, when the requirement fails, a sentence a player c
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,18 +14,16 @@ from engine.model import All, AnyOf, Compare, Comparison, Content, Has, Requirem
 
 State = Mapping[str, Any]
 
-_OPS = {
-    "gte": lambda a, b: a >= b,
-    "gt": lambda a, b: a > b,
-    "lte": lambda a, b: a <= b,
-    "lt": lambda a, b: a < b,
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-}
+_OPS = {"gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt,
+        "eq": operator.eq, "ne": operator.ne}
 
 
 def compare(value: float, cmp: Comparison) -> bool:
-    return all(_OPS[op](value, target) for op, target in cmp)
+    # (a loop, not all() over a generator: this runs for every button of every page)
+    for op, target in cmp:  # noqa: SIM110
+        if not _OPS[op](value, target):
+            return False
+    return True
 
 
 def level_of(content: Content, state: State) -> int:

@@ -27,6 +27,7 @@ from engine.store import (
     StoreClosed,
     StoreCorrupt,
     StoreError,
+    StoreOpenError,
     StoreReadOnly,
     SyncStore,
     UnknownPlayer,
@@ -475,6 +476,13 @@ def test_a_dead_writer_process_fails_its_batches_and_is_started_again(tmp_path):
     run(main())
     assert count(db, "SELECT count(*) FROM applied_actions WHERE key LIKE 'tap-%'") == 20
     assert_consistent(db)
+
+
+def test_a_writer_process_that_cannot_open_the_database_is_a_clear_error(tmp_path):
+    from engine.store.pipeline import ProcessWriter
+
+    with pytest.raises(StoreOpenError, match="writer process cannot open the database"):
+        run(ProcessWriter(str(tmp_path), "FULL").start())  # a directory, not a file
 
 
 @WRITERS

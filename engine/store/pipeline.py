@@ -33,7 +33,7 @@ from typing import Any
 import aiosqlite
 
 from engine.store.batch import Batch, Job
-from engine.store.errors import BatchFailed
+from engine.store.errors import BatchFailed, StoreOpenError
 from engine.store.rows import FAILURES, HEADER, Discarded, Plan, Stale, frame, write
 
 __all__ = ["Discarded", "Flight", "ProcessWriter", "Stale", "ThreadWriter", "key_collision",
@@ -106,12 +106,24 @@ class ProcessWriter:
         self.reader: asyncio.Task | None = None
 
     async def start(self) -> None:
-        if self.proc is not None and self.reader is not None and not self.reader.done():
+        """Start the child unless it runs; StoreOpenError if it cannot open the database."""
+        if self.reader is not None and not self.reader.done():
             return
-        self.proc = await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             sys.executable, "-I", "-S", self.SCRIPT, self.path, self.synchronous,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        self.reader = asyncio.create_task(self._read(self.proc), name="diana-store-rows")
+        try:
+            kind, message = await _answer(proc)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            kind, message = "error", f"it exited with status {await proc.wait()}"
+        if kind != "ok":
+            if proc.stdin is not None:
+                proc.stdin.close()
+            await proc.wait()
+            raise StoreOpenError(f"{self.path}: the writer process cannot open the database"
+                                 f" ({message})")
+        self.proc = proc
+        self.reader = asyncio.create_task(self._read(proc), name="diana-store-rows")
 
     def _send(self, message: tuple) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
@@ -135,11 +147,9 @@ class ProcessWriter:
         await self._send(("sql", sql))
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
         try:
             while True:
-                (size,) = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
-                kind, message = pickle.loads(await proc.stdout.readexactly(size))
+                kind, message = await _answer(proc)
                 future = self.waiting.popleft()
                 if future.done():
                     continue
@@ -166,6 +176,12 @@ class ProcessWriter:
             self.proc.stdin.close()
         if self.reader is not None:
             await self.reader
+
+
+async def _answer(proc: asyncio.subprocess.Process) -> tuple[str, str]:
+    assert proc.stdout is not None
+    (size,) = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
+    return pickle.loads(await proc.stdout.readexactly(size))
 
 
 def supported(conn: aiosqlite.Connection) -> bool:

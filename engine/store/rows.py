@@ -128,20 +128,26 @@ def frame(value: Any) -> bytes:
 
 
 def serve(path: str, synchronous: str, stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Messages: ("write", epoch, plan), ("sql", statement). After a failed batch, every
-    batch of the same epoch is refused (Discarded): it was computed on the failed one's
-    effects. The parent starts a new epoch once it has requeued them."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in ("busy_timeout = 5000", f"synchronous = {synchronous}",
-                   "foreign_keys = ON", "wal_autocheckpoint = 10000"):
-        conn.execute(f"PRAGMA {pragma}")
+    """The first answer says whether the database opened. Then messages: ("write", epoch,
+    plan), ("sql", statement). After a failed batch, every batch of the same epoch is
+    refused (Discarded): it was computed on the failed one's effects. The parent starts a
+    new epoch once it has requeued them."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("busy_timeout = 5000", f"synchronous = {synchronous}",
+                       "foreign_keys = ON", "wal_autocheckpoint = 10000"):
+            conn.execute(f"PRAGMA {pragma}")
+    except Exception as exc:
+        _answer(stdout, failure(exc))
+        return
     failed = -1
-    while True:
+    answer: tuple[str, str] = ("ok", "")
+    while _answer(stdout, answer):
         try:
             message = read_frame(stdin)
         except EOFError:
             break
-        answer: tuple[str, str] = ("ok", "")
+        answer = ("ok", "")
         try:
             if message[0] == "write":
                 epoch = message[1]
@@ -156,12 +162,16 @@ def serve(path: str, synchronous: str, stdin: BinaryIO, stdout: BinaryIO) -> Non
                 conn.execute(message[1])
         except Exception as exc:
             answer = failure(exc)
-        try:
-            stdout.write(frame(answer))
-            stdout.flush()
-        except OSError:  # the parent is gone
-            break
     conn.close()
+
+
+def _answer(stdout: BinaryIO, answer: tuple[str, str]) -> bool:
+    try:
+        stdout.write(frame(answer))
+        stdout.flush()
+    except OSError:  # the parent is gone
+        return False
+    return True
 
 
 if __name__ == "__main__":

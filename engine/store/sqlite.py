@@ -138,10 +138,12 @@ class SqliteStore:
             store._io = (ThreadWriter(store._w) if store.writer == "thread" else
                          ProcessWriter(store.path, DURABILITY[store.durability]))
             await store._io.start()
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StoreError) as exc:
             for conn in (store._r, store._w):
                 if conn is not None:
                     await conn.close()
+            if isinstance(exc, StoreError):
+                raise
             if isinstance(exc, OSError):
                 raise StoreOpenError(f"{store.path}: cannot start the writer process"
                                      f" ({exc})") from exc

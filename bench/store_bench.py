@@ -245,7 +245,7 @@ def against(args: argparse.Namespace) -> None:
     subprocess.run(["git", "worktree", "add", "--detach", str(base), args.against], cwd=ROOT,
                    check=True, capture_output=True)
     try:
-        versions = [(args.against, base, []), ("working tree", ROOT, args.option)]
+        versions = [(args.against, base, args.base_option), ("working tree", ROOT, args.option)]
         load_before = os.getloadavg()
         print(f"durable exactly-once {WHAT[args.what]}: {args.against} vs the working tree"
               f" ({args.rounds} rounds of {args.seconds:.0f} s each, medians, gc {args.gc};"
@@ -291,6 +291,8 @@ def main() -> None:
     ap.add_argument("--round", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a SqliteStore option for the working tree, e.g. writer=process")
+    ap.add_argument("--base-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a SqliteStore option for the --against revision")
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s per level")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4.0)

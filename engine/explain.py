@@ -73,5 +73,7 @@ def history(game: Game, state: State) -> list[str]:
     """Every achievement and every ledger entry of a state, with what caused it."""
     unlocks = state.get("unlocks", {})
     lines = [_unlock(game, state, aid, unlocks.get(aid)) for aid in state["achievements"]]
-    lines += [f"turn {e.get('turn')}: {_entry(game, state, e)}" for e in state["ledger"]]
+    # (an entry with no turn: the store's carried sum of older entries, see records.fold)
+    lines += [f"{'earlier' if e.get('turn') is None else 'turn ' + str(e['turn'])}:"
+              f" {_entry(game, state, e)}" for e in state["ledger"]]
     return lines

@@ -34,6 +34,8 @@ from engine.store import (
     progress,
 )
 from engine.store.check import check
+from engine.store.migrations import _V1, LATEST, script
+from engine.store.records import FOLD_AT, KEEP
 
 GAME = sample_game()
 
@@ -374,9 +376,70 @@ def test_cli_migrate_creates_and_is_idempotent(tmp_path):
     db = tmp_path / "new.db"
     for _ in range(2):
         result = CliRunner().invoke(app, ["db", "migrate", "--db", str(db)])
-        assert result.exit_code == 0 and "schema version 1" in result.output
+        assert result.exit_code == 0 and f"schema version {LATEST}" in result.output
     missing = CliRunner().invoke(app, ["db", "check", "--db", str(tmp_path / "nope.db")])
     assert missing.exit_code == 2 and "no such database" in missing.output
+
+
+def test_a_long_ledger_is_folded_in_memory_and_whole_on_disk(tmp_path):
+    """Past FOLD_AT entries the state's ledger starts with one carried entry; the table
+    keeps every entry, a reload gives the same state, and a reset clears the carry."""
+    db = tmp_path / "s.db"
+    n = FOLD_AT * 2 + 7
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await store.apply("ana", Start(), "s")
+            start = (await store.state("ana"))["points"]
+            for i in range(n):
+                await store.grant("ana", 1 + i % 3, "bonus", key=f"g{i}")
+            await store.revoke("ana", 5, "fine", key="r")
+            state = await store.state("ana")
+            assert len(state["ledger"]) <= FOLD_AT + 1
+            assert state["ledger"][0]["reason"] == "carried"
+            assert balance_matches_ledger(state)
+            assert state["points"] == start + sum(1 + i % 3 for i in range(n)) - 5
+            assert [e["reason"] for e in state["ledger"][-2:]] == ["bonus", "fine"]
+        assert_consistent(db)
+        async with await opened(db) as store:  # loaded from the table: the same state
+            again = await store.state("ana")
+            assert again == state
+            await store.grant("ana", 2, "more", key="g-more")
+            assert (await store.state("ana"))["ledger"][-1]["reason"] == "more"
+            await store.reset("ana")
+            after = await store.state("ana")
+            assert after["points"] == 0 and after["ledger"] == []
+            await store.grant("ana", 4, "fresh", key="g-fresh")
+        assert_consistent(db)
+        async with await opened(db) as store:
+            fresh = await store.state("ana")
+            assert [e["amount"] for e in fresh["ledger"]] == [4] and fresh["points"] == 4
+
+    run(main())
+    # the grants, the revoke, "more", the reset and "fresh", besides what the start wrote
+    assert count(db, "SELECT count(*) FROM ledger WHERE kind != 'award'") == n + 4
+    assert count(db, "SELECT count(*) FROM ledger WHERE kind = 'award'") >= 1
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE saves SET carry_to = ledger_seq, carry = 7")  # the sum is 4
+    report = check(db)
+    assert not report.ok and any("carried balance" in p for p in report.problems)
+    assert KEEP < FOLD_AT
+
+
+def test_a_version_1_database_is_migrated(tmp_path):
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        conn.executescript(script(1, _V1))
+
+    async def main():
+        async with await opened(db) as store:
+            await store.register("ana")
+            await play(store, "ana", 3, "a")
+
+    run(main())
+    assert count(db, "PRAGMA user_version") == LATEST
+    assert_consistent(db)
 
 
 # ---- progress and the synchronous facade --------------------------------------------

@@ -124,12 +124,13 @@ async def reset(
                 e["day"],
             ),
         )
-    rec.ledger_from = rec.ledger_seq
+    rec.ledger_from = rec.carry_to = rec.ledger_seq
+    rec.carry = 0
     rec.state, rec.points = state, 0
     rec.version += 1
     cur = await w.execute(
         "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
-        " points = 0, ledger_seq = ?, ledger_from = ?, updated = ?"
+        " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?"
         " WHERE player = ? AND version = ?",
         (
             dump_state(state),
@@ -137,6 +138,7 @@ async def reset(
             rec.version,
             rec.ledger_seq,
             rec.ledger_from,
+            rec.carry_to,
             now,
             rec.id,
             rec.stored_version,

@@ -21,7 +21,14 @@ from engine.step import Action, Outcome, action_to_json, step
 from engine.store.errors import KeyConflict, UnknownPlayer
 from engine.store.interface import ActionResult
 from engine.store.periods import SCORED_KINDS, boards_at
-from engine.store.records import Record, dump_state, entry_extra, ledger_entry, to_json
+from engine.store.records import (
+    Record,
+    dump_state,
+    entry_extra,
+    fold,
+    ledger_entry,
+    to_json,
+)
 
 
 @dataclass
@@ -233,7 +240,8 @@ class Batch:
             agg = self.scores[(board, rec.id)]
             agg[0] += amount
             agg[1] = at
-        rec.state, rec.points, rec.ledger_seq = new, new["points"], seq
+        rec.points, rec.ledger_seq = new["points"], seq
+        rec.state = fold(rec, new)
         rec.version += 1
         return len(rows)
 
@@ -250,7 +258,8 @@ class Batch:
 
     def save_rows(self) -> list[tuple]:
         return [(dump_state(r.state), r.state["content_version"], r.state.get("fragment"),
-                 r.version, r.points, r.ledger_seq, r.ledger_from, self.now, r.id, r.stored_version)
+                 r.version, r.points, r.ledger_seq, r.ledger_from, r.carry_to, r.carry, self.now,
+                 r.id, r.stored_version)
                 for r in self.work.values() if r.version != r.stored_version]
 
     def score_rows(self) -> list[tuple]:

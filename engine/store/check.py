@@ -85,10 +85,15 @@ def _balances(db: sqlite3.Connection, r: Report) -> None:
         "SELECT player, sum(amount), count(*), max(seq) FROM ledger GROUP BY player")}
     r.ledger = sum(n for _t, n, _m in sums.values())
     tail: dict[int, int] = defaultdict(int)
-    for pid, amount in db.execute(
-            "SELECT l.player, l.amount FROM ledger l JOIN saves s ON s.player = l.player"
-            " WHERE l.seq > s.ledger_from"):
+    folded: dict[int, int] = defaultdict(int)
+    for pid, amount, in_carry in db.execute(
+            "SELECT l.player, l.amount, l.seq <= s.carry_to FROM ledger l"
+            " JOIN saves s ON s.player = l.player WHERE l.seq > s.ledger_from"):
         tail[pid] += amount
+        if in_carry:
+            folded[pid] += amount
+    carries = {pid: (cto, carry, lfrom) for pid, cto, carry, lfrom in db.execute(
+        "SELECT player, carry_to, carry, ledger_from FROM saves")}
     achieved: dict[int, set[str]] = defaultdict(set)
     for pid, a in db.execute("SELECT player, achievement FROM achievements"):
         achieved[pid].add(a)
@@ -120,6 +125,10 @@ def _balances(db: sqlite3.Connection, r: Report) -> None:
         if tail.get(pid, 0) != state.get("points"):
             r.add(f"{who}: the state's ledger sums to {tail.get(pid, 0)}, its points are"
                   f" {state.get('points')}")
+        cto, carry, lfrom = carries[pid]
+        if cto > lfrom and (cto > lseq or carry != folded.get(pid, 0)):
+            r.add(f"{who}: the carried balance ({carry} up to seq {cto}) does not match the"
+                  f" ledger ({folded.get(pid, 0)})")
         if state.get("fragment") != fragment:
             r.add(f"{who}: save row at `{fragment}`, state at `{state.get('fragment')}`")
         if set(state.get("achievements", [])) != achieved.get(pid, set()):

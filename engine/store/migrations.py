@@ -131,7 +131,14 @@ CREATE TRIGGER scores_upd AFTER UPDATE ON scores BEGIN
 END;
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+# The state a player's record holds in memory starts, once their ledger since the last
+# reset grows long, with one entry carrying the sum of the older ones (see records.fold).
+_V2 = """
+ALTER TABLE saves ADD COLUMN carry_to INTEGER NOT NULL DEFAULT 0;  -- folded: seq <= this
+ALTER TABLE saves ADD COLUMN carry INTEGER NOT NULL DEFAULT 0;  -- their sum (after ledger_from)
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 LATEST = MIGRATIONS[-1][0]
 
 

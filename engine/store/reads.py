@@ -11,14 +11,15 @@ import aiosqlite
 from engine.store.batch import Stored
 from engine.store.errors import StoreCorrupt
 from engine.store.interface import Stats
-from engine.store.records import Record, ledger_entry, load_state
+from engine.store.records import Record, carried, ledger_entry, load_state
 
 
 async def load(conn: aiosqlite.Connection, players: list[str]) -> dict[str, Record]:
     marks = ",".join("?" * len(players))
     rows = await conn.execute_fetchall(
         "SELECT p.id, p.external_id, p.name, p.role, p.locale, p.created, s.state, s.version,"
-        " s.points, s.ledger_seq, s.ledger_from FROM players p JOIN saves s ON s.player = p.id"
+        " s.points, s.ledger_seq, s.ledger_from, s.carry_to, s.carry FROM players p"
+        " JOIN saves s ON s.player = p.id"
         f" WHERE p.external_id IN ({marks})", players)
     if not rows:
         return {}
@@ -27,17 +28,24 @@ async def load(conn: aiosqlite.Connection, players: list[str]) -> dict[str, Reco
     for pid, amount, reason, cause, turn, day, extra in await conn.execute_fetchall(
             "SELECT l.player, l.amount, l.reason, l.cause, l.turn, l.day, l.extra FROM ledger l"
             " JOIN saves s ON s.player = l.player"
-            f" WHERE l.player IN ({','.join('?' * len(ids))}) AND l.seq > s.ledger_from"
+            f" WHERE l.player IN ({','.join('?' * len(ids))})"
+            " AND l.seq > max(s.ledger_from, s.carry_to)"
             " ORDER BY l.player, l.seq", ids):
         ledgers[pid].append(ledger_entry(amount, reason, cause, turn, day, extra))
     out = {}
-    for (pid, ext, name, role, locale, created, text, version, points, lseq, lfrom) in rows:
+    for (pid, ext, name, role, locale, created, text, version, points, lseq, lfrom, cto,
+         carry) in rows:
+        ledger = ledgers[pid]
+        if cto > lfrom:
+            ledger.insert(0, carried(carry, cto - lfrom))
+        else:
+            cto, carry = lfrom, 0
         try:
-            state = load_state(text, ledgers[pid])
+            state = load_state(text, ledger)
         except ValueError as exc:
             raise StoreCorrupt(f"the save of player `{ext}` does not parse: {exc}") from exc
         out[ext] = Record(pid, ext, name, role, locale, created, state, version, version,
-                          points, lseq, lfrom)
+                          points, lseq, lfrom, cto, carry)
     return out
 
 

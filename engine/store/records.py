@@ -22,12 +22,14 @@ class Record:
     role: str
     locale: str
     created: float
-    state: State  # its "ledger" holds the entries with seq > ledger_from
+    state: State  # its "ledger": the carried entry (see fold), then the entries after it
     version: int
     stored_version: int  # the version in the database (the optimistic-concurrency check)
     points: int
     ledger_seq: int
-    ledger_from: int
+    ledger_from: int  # the last reset's entry: the balance is the sum of those after it
+    carry_to: int = 0  # entries ledger_from < seq <= carry_to are folded into one
+    carry: int = 0  # their sum
 
     def copy(self) -> Record:
         return Record(**self.__dict__)
@@ -42,6 +44,32 @@ def to_json(value: Any) -> str:
 def dump_state(state: State) -> str:
     """The save's JSON: the state without its ledger, which lives in the ledger table."""
     return to_json({k: v for k, v in state.items() if k != "ledger"})
+
+
+# A player's ledger since the last reset grows with every award; the state carries it, so
+# each award copied it and each cached record held all of it. Past FOLD_AT entries the
+# oldest are folded into one carried entry, leaving the newest KEEP: enough for `why`,
+# which reads the entries of the latest turn. The ledger table keeps every entry.
+FOLD_AT = 256
+KEEP = 64
+
+
+def carried(amount: int, entries: int) -> dict[str, Any]:
+    """The state's first ledger entry once older ones are folded: their sum."""
+    return ledger_entry(amount, "carried", f"{entries} earlier entries", None, None)
+
+
+def fold(rec: Record, state: State) -> State:
+    """`state` with its ledger folded if it is long; moves rec.carry_to and rec.carry.
+    rec.ledger_seq is the seq of the state's last ledger entry."""
+    ledger = state["ledger"]
+    if len(ledger) <= FOLD_AT:
+        return state
+    head = 1 if rec.carry_to > rec.ledger_from else 0  # a carried entry already leads
+    rec.carry += sum(e["amount"] for e in ledger[head:-KEEP])
+    rec.carry_to = rec.ledger_seq - KEEP
+    return {**state, "ledger": [carried(rec.carry, rec.carry_to - rec.ledger_from),
+                                *ledger[-KEEP:]]}
 
 
 def load_state(text: str, ledger: list[dict[str, Any]]) -> State:

@@ -22,7 +22,8 @@ import sys
 from typing import Any, BinaryIO, NamedTuple
 
 UPDATE_SAVE = ("UPDATE saves SET state = ?, content_version = ?, fragment = ?, version = ?,"
-               " points = ?, ledger_seq = ?, ledger_from = ?, updated = ?"
+               " points = ?, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = ?,"
+               " updated = ?"
                " WHERE player = ? AND version = ?")
 INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
                  " turn, day, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

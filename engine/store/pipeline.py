@@ -156,7 +156,8 @@ class ProcessWriter:
                 if kind == "ok":
                     future.set_result(None)
                 else:
-                    future.set_exception(FAILURES.get(kind, BatchFailed)(message))
+                    future.set_exception(FAILURES[kind](message) if kind in FAILURES else
+                                         BatchFailed(f"nothing was saved: {message}"))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         code = await proc.wait()

@@ -34,6 +34,7 @@ from engine.store import (
     progress,
 )
 from engine.store.check import check
+from engine.store.checkpoint import AUTOCHECKPOINT_PAGES
 from engine.store.migrations import _V1, LATEST, script
 from engine.store.records import FOLD_AT, KEEP
 
@@ -538,6 +539,29 @@ def test_a_dead_writer_process_fails_its_batches_and_is_started_again(tmp_path):
 
     run(main())
     assert count(db, "SELECT count(*) FROM applied_actions WHERE key LIKE 'tap-%'") == 20
+    assert_consistent(db)
+
+
+@WRITERS
+def test_checkpoints_run_in_the_background(tmp_path, writer):
+    """The store's own thread checkpoints the WAL while batches commit; the writers only
+    keep a backstop far above it."""
+    db = tmp_path / "s.db"
+    players = [f"p{i}" for i in range(20)]
+
+    async def main():
+        async with await opened(db, writer=writer, checkpoint_every=0.01) as store:
+            await asyncio.gather(*(store.register(p) for p in players))
+            for round_ in range(10):
+                await asyncio.gather(*(play(store, p, 2, f"{p}-{round_}") for p in players))
+                await asyncio.sleep(0.02)
+            checkpointer = store._checkpointer
+            assert checkpointer.done > 0 and checkpointer.error is None
+            (limit,) = await (await store._w.execute("PRAGMA wal_autocheckpoint")).fetchone()
+            assert limit == AUTOCHECKPOINT_PAGES
+        assert not checkpointer._thread.is_alive()  # stopped with the store
+
+    run(main())
     assert_consistent(db)
 
 

@@ -11,6 +11,7 @@ import aiosqlite
 
 from engine.store.errors import StoreCorrupt, StoreError, StoreOpenError, StoreReadOnly
 from engine.store.migrations import LATEST, check_version, pending, script
+from engine.store.rows import AUTOCHECKPOINT_PAGES
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 
@@ -57,8 +58,8 @@ async def prepare(path: str | Path, *, durability: str = "full",
             raise StoreOpenError(f"{p}: cannot switch the database to WAL mode ({mode})")
         await conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
         await conn.execute("PRAGMA foreign_keys = ON")
-        # Checkpoint every ~40 MB of WAL rather than 4 MB: fewer stalls in the writer.
-        await conn.execute("PRAGMA wal_autocheckpoint = 10000")
+        # The store checkpoints in the background (checkpoint.py); this is the backstop.
+        await conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         if version == 0:
             await refuse_legacy(conn, p)
         if migrate:

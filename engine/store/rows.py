@@ -38,6 +38,8 @@ INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, le
                   " VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 HEADER = struct.Struct(">I")
+# The writers' own checkpoints are a backstop: checkpoint.py runs them in the background.
+AUTOCHECKPOINT_PAGES = 50_000
 
 
 class Stale(Exception):
@@ -136,7 +138,7 @@ def serve(path: str, synchronous: str, stdin: BinaryIO, stdout: BinaryIO) -> Non
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in ("busy_timeout = 5000", f"synchronous = {synchronous}",
-                       "foreign_keys = ON", "wal_autocheckpoint = 10000"):
+                       "foreign_keys = ON", f"wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"):
             conn.execute(f"PRAGMA {pragma}")
     except Exception as exc:
         _answer(stdout, failure(exc))

@@ -46,6 +46,7 @@ from engine.state import State
 from engine.step import Action
 from engine.store import admin, leaderboard
 from engine.store.batch import Batch, Job, Stored
+from engine.store.checkpoint import Checkpointer
 from engine.store.connect import DURABILITY, default_seed, open_error, prepare
 from engine.store.errors import (
     AdminError,
@@ -87,7 +88,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, game: Game, *, durability: str = "full",
                  clock: Callable[[], float] = time.time, max_batch: int = 512,
                  cache_size: int = 100_000, pipeline: int = 2, split: bool | None = None,
-                 writer: str = "thread") -> None:
+                 writer: str = "thread", checkpoint_every: float = 0.25) -> None:
         if durability not in DURABILITY:
             raise ValueError(f"durability must be one of {', '.join(DURABILITY)}")
         if writer not in WRITERS:
@@ -119,6 +120,8 @@ class SqliteStore:
         self._inflight_keys: dict[str, Stored] = {}  # their idempotency keys
         self._next_lid: int | None = None  # the next ledger id (None: read it)
         self._io: ThreadWriter | ProcessWriter | None = None  # who writes the batches
+        self._checkpointer = (Checkpointer(self.path, checkpoint_every)
+                              if self.path != ":memory:" else None)
         self.batches = 0  # statistics, for the bench and the tests
         self.batched = 0
         self.requeued = 0  # jobs computed again after a failed batch
@@ -149,6 +152,8 @@ class SqliteStore:
                                      f" ({exc})") from exc
             raise open_error(store.path, exc) from exc
         store._writer = asyncio.create_task(store._write_loop(), name="diana-store-writer")
+        if store._checkpointer is not None:
+            store._checkpointer.start()
         return store
 
     async def close(self) -> None:
@@ -160,6 +165,8 @@ class SqliteStore:
             await self._writer
         if self._io is not None:
             await self._io.close()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
         for conn in (self._r, self._w):
             if conn is not None:
                 await conn.close()

@@ -37,6 +37,7 @@ from engine.store.check import check
 from engine.store.checkpoint import AUTOCHECKPOINT_PAGES
 from engine.store.migrations import _V1, LATEST, script
 from engine.store.records import FOLD_AT, KEEP
+from engine.store.sqlite import WRITERS as SQLITE_WRITERS
 
 GAME = sample_game()
 
@@ -46,7 +47,7 @@ def run(coro):
 
 
 # The tests that exercise the write path run with each writer (pipeline.py).
-WRITERS = pytest.mark.parametrize("writer", ["thread", "process"])
+WRITERS = pytest.mark.parametrize("writer", SQLITE_WRITERS)
 
 
 async def opened(path: Path, **kw) -> SqliteStore:

@@ -19,6 +19,7 @@ from storekit import sample_game
 
 from engine.store import SqliteStore
 from engine.store.check import check
+from engine.store.sqlite import WRITERS
 
 WORKER = Path(__file__).resolve().parent / "store_crash_worker.py"
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def _run_and_kill(db: Path, run: str, delay: float, writer: str) -> list[str]:
 
 # With the writer process, the kill leaves it to finish (or not) the batch it is writing
 # and exit: what it commits then was never acknowledged, and is whole or absent.
-@pytest.mark.parametrize("writer", ["thread", "process"])
+@pytest.mark.parametrize("writer", WRITERS)
 def test_sigkill_loses_no_acknowledged_action(tmp_path, writer):
     db = tmp_path / "crash.db"
     rnd = random.Random()

@@ -113,7 +113,7 @@ class ProcessWriter:
             sys.executable, "-I", "-S", self.SCRIPT, self.path, self.synchronous,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         try:
-            kind, message = await _answer(proc)
+            kind, message = await _read_answer(proc)
         except (asyncio.IncompleteReadError, ConnectionError):
             kind, message = "error", f"it exited with status {await proc.wait()}"
         if kind != "ok":
@@ -149,7 +149,7 @@ class ProcessWriter:
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         try:
             while True:
-                kind, message = await _answer(proc)
+                kind, message = await _read_answer(proc)
                 future = self.waiting.popleft()
                 if future.done():
                     continue
@@ -179,7 +179,7 @@ class ProcessWriter:
             await self.reader
 
 
-async def _answer(proc: asyncio.subprocess.Process) -> tuple[str, str]:
+async def _read_answer(proc: asyncio.subprocess.Process) -> tuple[str, str]:
     assert proc.stdout is not None
     (size,) = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
     return pickle.loads(await proc.stdout.readexactly(size))

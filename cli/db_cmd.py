@@ -2,7 +2,8 @@
 
 The admin commands (grant, revoke, export, reset, delete, leaderboard) are thin wrappers
 over the store (engine/store): the same exactly-once, audited operations the bot's admins
-use. Run them while no bot writes the same file, or accept that they wait for its lock.
+use. They may run while a bot writes the same file: each waits its turn for the write
+lock, and a save the bot changed meanwhile is read again before it is changed.
 
 Exit status: 0 all good; 1 the check found problems, or the operation was refused (an
 unknown player, revoking more than the balance); 2 a wrong argument or a file that cannot

@@ -35,7 +35,7 @@ from engine.store import (
 )
 from engine.store.check import check
 from engine.store.checkpoint import AUTOCHECKPOINT_PAGES
-from engine.store.migrations import _V1, LATEST, script
+from engine.store.migrations import _V1, LATEST
 from engine.store.records import FOLD_AT, KEEP
 from engine.store.sqlite import WRITERS as SQLITE_WRITERS
 
@@ -432,7 +432,7 @@ def test_a_long_ledger_is_folded_in_memory_and_whole_on_disk(tmp_path):
 def test_a_version_1_database_is_migrated(tmp_path):
     db = tmp_path / "v1.db"
     with sqlite3.connect(db, isolation_level=None) as conn:
-        conn.executescript(script(1, _V1))
+        conn.executescript(f"{_V1}\nPRAGMA user_version = 1;")
 
     async def main():
         async with await opened(db) as store:

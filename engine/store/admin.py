@@ -38,9 +38,9 @@ async def event(
 
 
 async def fresh(store: SqliteStore, w: aiosqlite.Connection, player: str) -> Record:
-    rec = store._cache.get(player)
-    if rec is None:
-        rec = (await load(w, [player])).get(player)
+    """The player's committed record, read under the write lock: another process may have
+    changed it since this one cached it."""
+    rec = (await load(w, [player])).get(player)
     if rec is None:
         raise UnknownPlayer(f"unknown player `{player}`")
     return rec.copy()

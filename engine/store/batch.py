@@ -41,7 +41,7 @@ class Job:
     action: Action | None = None
     args: dict[str, Any] = field(default_factory=dict)
     future: Any = None  # asyncio.Future, resolved by the writer after COMMIT
-    attempt: int = 0  # 1: computed again after a failed batch (keys are then looked up)
+    attempt: int = 0  # times computed again after a failed batch (keys are then looked up)
 
     @property
     def alone(self) -> bool:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
 
 from engine.store.errors import StoreCorrupt, StoreError, StoreOpenError, StoreReadOnly
-from engine.store.migrations import LATEST, check_version, pending, script
-from engine.store.rows import AUTOCHECKPOINT_PAGES
+from engine.store.migrations import LATEST, check_version, pending, statements
+from engine.store.rows import AUTOCHECKPOINT_PAGES, BUSY_TIMEOUT_MS
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 
@@ -36,38 +38,16 @@ async def prepare(path: str | Path, *, durability: str = "full",
     """Open a writer connection: checks, pragmas, migrations. Raises StoreOpenError."""
     p = str(path)
     if p != ":memory:":
-        # No write bit counts as read-only even for root, who os.access would let write.
-        if os.path.exists(p) and (not os.access(p, os.W_OK)
-                                  or not os.stat(p).st_mode & 0o222):
-            raise StoreReadOnly(f"{p}: the database file is read-only; the store needs to"
-                                " write it")
-        parent = os.path.dirname(os.path.abspath(p))
-        if not os.access(parent, os.W_OK):
-            raise StoreReadOnly(f"{p}: the directory {parent} is not writable (SQLite needs"
-                                " it for the -wal and -shm files)")
+        check_file(p)
+        if not os.path.exists(p):
+            await create(p)
     try:
         conn = await aiosqlite.connect(p, isolation_level=None)
     except sqlite3.Error as exc:
         raise open_error(p, exc) from exc
     try:
-        version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
-        check_version(version, p)
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        mode = (await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone())[0]
-        if p != ":memory:" and str(mode).lower() != "wal":
-            raise StoreOpenError(f"{p}: cannot switch the database to WAL mode ({mode})")
-        await conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        # The store checkpoints in the background (checkpoint.py); this is the backstop.
-        await conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-        if version == 0:
-            await refuse_legacy(conn, p)
-        if migrate:
-            for v, sql in pending(version):
-                await conn.executescript(script(v, sql))
-        elif version < LATEST:
-            raise StoreOpenError(f"{p}: the schema is version {version}, this program needs"
-                                 f" {LATEST}; run `diana db migrate --db {p}`")
+        await configure(conn, p, durability)
+        await upgrade(conn, p, migrate)
     except StoreError:
         await conn.close()
         raise
@@ -77,10 +57,98 @@ async def prepare(path: str | Path, *, durability: str = "full",
     return conn
 
 
-async def refuse_legacy(conn: aiosqlite.Connection, path: str) -> None:
+def check_file(p: str) -> None:
+    """What can be told of the path before SQLite opens (and maybe creates) it."""
+    if os.path.isdir(p):
+        raise StoreOpenError(f"{p}: is a directory; give the path of a database file")
+    parent = os.path.dirname(os.path.abspath(p))
+    if not os.path.isdir(parent):
+        raise StoreOpenError(f"{p}: the directory {parent} does not exist")
+    if os.path.exists(p):
+        # No write bit counts as read-only even for root, who os.access would let write.
+        if not os.access(p, os.W_OK) or not os.stat(p).st_mode & 0o222:
+            raise StoreReadOnly(f"{p}: the database file is read-only; the store needs to"
+                                " write it")
+        # The store never leaves an empty file behind (see create), so one is damage: a
+        # truncated copy, or a file made by something else.
+        if os.path.getsize(p) == 0:
+            raise StoreCorrupt(f"{p}: empty file, not a Diana database; restore it from a"
+                               " backup, or delete it to start a new database")
+    if not os.access(parent, os.W_OK):
+        raise StoreReadOnly(f"{p}: the directory {parent} is not writable (SQLite needs"
+                            " it for the -wal and -shm files)")
+
+
+async def create(p: str) -> None:
+    """A new database appears complete or not at all: made under a private name, then
+    linked into place. Another process that creates the same file at the same moment
+    wins the link; this one then opens theirs."""
+    tmp = f"{p}.new-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        conn = await aiosqlite.connect(tmp, isolation_level=None)
+        try:
+            await configure(conn, tmp, "full")
+            await upgrade(conn, tmp, True)
+        finally:
+            await conn.close()
+        with contextlib.suppress(FileExistsError):  # another process was first
+            os.link(tmp, p)
+    except sqlite3.Error as exc:
+        raise open_error(p, exc) from exc
+    except OSError as exc:
+        raise StoreOpenError(f"{p}: cannot create the database ({exc.strerror})") from exc
+    finally:
+        for leftover in (tmp, f"{tmp}-wal", f"{tmp}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+async def configure(conn: aiosqlite.Connection, p: str, durability: str) -> None:
+    # The busy timeout first: every statement after it waits for another process's lock.
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    mode = (await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone())[0]
+    if p != ":memory:" and str(mode).lower() != "wal":
+        raise StoreOpenError(f"{p}: cannot switch the database to WAL mode ({mode})")
+    await conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    # The store checkpoints in the background (checkpoint.py); this is the backstop.
+    await conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+
+
+async def upgrade(conn: aiosqlite.Connection, p: str, migrate: bool) -> None:
+    """Read the schema version and apply the migrations under the write lock, so that two
+    processes opening one file at once see either none or all of each migration."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+        check_version(version, p)
+        if version == 0:
+            await refuse_foreign(conn, p)
+        if migrate:
+            for v, sql in pending(version):
+                for statement in statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {v}")
+        elif version < LATEST:
+            raise StoreOpenError(f"{p}: the schema is version {version}, this program needs"
+                                 f" {LATEST}; run `diana db migrate --db {p}`")
+        await conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")
+        raise
+
+
+async def refuse_foreign(conn: aiosqlite.Connection, path: str) -> None:
+    """A file with no schema version is new only if it holds no tables at all."""
     rows = await conn.execute_fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'saves'")
-    if rows:
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    names = {r[0] for r in rows}
+    if "saves" in names:
         raise StoreOpenError(f"{path}: this file holds the save slots of an older `diana play`"
                              " (no schema version), which this version cannot read; move it"
                              f" aside (`mv {path} {path}.old`) or use another --db file")
+    if names:
+        raise StoreOpenError(f"{path}: an SQLite database of another program (tables:"
+                             f" {', '.join(sorted(names)[:5])}), not a Diana database; use"
+                             " another --db file")

@@ -1,7 +1,7 @@
 """Versioned schema migrations, tracked in `PRAGMA user_version`.
 
 Append a new (version, script) pair to add a migration; never edit a released one.
-Each script runs in one transaction together with the version bump.
+Each script runs in one transaction together with the version bump (connect.upgrade).
 """
 
 from __future__ import annotations
@@ -157,6 +157,17 @@ def pending(version: int) -> list[tuple[int, str]]:
     return [(v, sql) for v, sql in MIGRATIONS if v > version]
 
 
-def script(version: int, sql: str) -> str:
-    """One migration as an atomic script (executescript commits whatever is open first)."""
-    return f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+def statements(sql: str) -> list[str]:
+    """A migration script as single statements, to run inside a transaction the caller
+    holds (executescript would commit it first). Trigger bodies stay whole."""
+    out: list[str] = []
+    current = ""
+    for part in sql.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \n;"):
+        raise ValueError(f"an incomplete statement in a migration: {current.strip()!r}")
+    return out

@@ -38,12 +38,16 @@ INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, le
                   " VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 HEADER = struct.Struct(">I")
+# How long a connection waits for another process's write lock. Several processes may
+# share one file (the bot and `diana db …`, several workers): each waits its turn, and only
+# a lock held this long is an error.
+BUSY_TIMEOUT_MS = 30_000
 # The writers' own checkpoints are a backstop: checkpoint.py runs them in the background.
 AUTOCHECKPOINT_PAGES = 50_000
 
 
 class Stale(Exception):
-    """Another writer changed a save (or the ledger) under the cache."""
+    """Another process changed a save under the cache."""
 
 
 class Discarded(Exception):
@@ -51,7 +55,8 @@ class Discarded(Exception):
 
 
 class Plan(NamedTuple):
-    """The rows of one batch (see batch.Batch); first_lid: its first ledger id."""
+    """The rows of one batch (see batch.Batch); first_lid: the ledger id its rows were
+    numbered from (moved up at write time if the database is past it)."""
 
     first_lid: int
     saves: list[tuple]
@@ -84,17 +89,23 @@ def _rows(conn: sqlite3.Connection, plan: Plan) -> None:
         cur = conn.executemany(UPDATE_SAVE, plan.saves)
         if cur.rowcount != len(plan.saves):
             raise Stale("a save changed under the cache")
-    if plan.ledger:
+    ledger, scores = plan.ledger, plan.scores
+    if ledger:
+        # Ledger ids come from the database: the batch numbered its rows from the next id
+        # it knew of; if another process appended since, they move up past its rows (the
+        # write lock holds them still until COMMIT). Scores keep the ids they were reached at.
         (top,) = conn.execute("SELECT max(id) FROM ledger").fetchone()
-        if (top or 0) >= plan.first_lid:
-            raise Stale("the ledger grew under the cache")
-        conn.executemany(INSERT_LEDGER, plan.ledger)
+        shift = (top or 0) + 1 - plan.first_lid
+        if shift > 0:
+            ledger = [(row[0] + shift, *row[1:]) for row in ledger]
+            scores = [(board, player, delta, at + shift) for board, player, delta, at in scores]
+        conn.executemany(INSERT_LEDGER, ledger)
     if plan.unachieved:
         conn.executemany(DELETE_ACHIEVEMENT, plan.unachieved)
     if plan.achievements:
         conn.executemany(INSERT_ACHIEVEMENT, plan.achievements)
-    if plan.scores:
-        conn.executemany(UPSERT_SCORE, plan.scores)
+    if scores:
+        conn.executemany(UPSERT_SCORE, scores)
     if plan.events:
         conn.executemany(INSERT_EVENT, plan.events)
 
@@ -137,7 +148,7 @@ def serve(path: str, synchronous: str, stdin: BinaryIO, stdout: BinaryIO) -> Non
     new epoch once it has requeued them."""
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        for pragma in ("busy_timeout = 5000", f"synchronous = {synchronous}",
+        for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", f"synchronous = {synchronous}",
                        "foreign_keys = ON", f"wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"):
             conn.execute(f"PRAGMA {pragma}")
     except Exception as exc:

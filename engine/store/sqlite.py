@@ -22,15 +22,20 @@ is read (`resume`, `state`) or acted on, and written back once with a `migrate` 
 The content is swapped by `swap_game`, a job of its own: every job queued before it is
 computed under the old content, every job after it under the new one, never a mix.
 
-One process writes a database file (the bot, or a CLI command while the bot is stopped).
-Another writer is detected, not silently overwritten: saves are updated with an
-optimistic version check, and a mismatch drops the cache and retries the batch.
+Any number of processes may write one database file (the bot and `diana db …`, several
+bots): each batch takes SQLite's write lock (waiting for it up to connect.BUSY_TIMEOUT_MS),
+ledger ids are taken from the database at write time (rows.py), and saves are updated
+with an optimistic version check: a save another process changed fails the batch, which
+drops the cache and is computed again from the committed rows, up to RETRIES times. Reads
+(`state`, `resume`) may serve this process's cached copy of a save another process has
+since changed; the next write to that player finds out and starts from the committed one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sqlite3
 import time
 from collections import OrderedDict, deque
@@ -47,7 +52,13 @@ from engine.step import Action
 from engine.store import admin, leaderboard
 from engine.store.batch import Batch, Job, Stored
 from engine.store.checkpoint import Checkpointer
-from engine.store.connect import DURABILITY, default_seed, open_error, prepare
+from engine.store.connect import (
+    BUSY_TIMEOUT_MS,
+    DURABILITY,
+    default_seed,
+    open_error,
+    prepare,
+)
 from engine.store.errors import (
     AdminError,
     BatchFailed,
@@ -80,6 +91,8 @@ from engine.store.records import Record
 __all__ = ["WRITERS", "SqliteStore", "prepare"]
 
 WRITERS = ("thread", "process")
+# Batches computed again when another process changed their saves (or applied their keys).
+RETRIES = 12
 
 
 class SqliteStore:
@@ -137,7 +150,7 @@ class SqliteStore:
         try:
             store._r = await aiosqlite.connect(store.path, isolation_level=None)
             await store._r.execute("PRAGMA query_only = ON")
-            await store._r.execute("PRAGMA busy_timeout = 5000")
+            await store._r.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             store._io = (ThreadWriter(store._w) if store.writer == "thread" else
                          ProcessWriter(store.path, DURABILITY[store.durability]))
             await store._io.start()
@@ -461,18 +474,23 @@ class SqliteStore:
         jobs = flight.jobs
         if isinstance(exc, Discarded):
             again = jobs + again
-        elif (isinstance(exc, Stale) or key_collision(exc)) and not any(
-                j.attempt for j in jobs):
+        elif (isinstance(exc, Stale) or key_collision(exc)) and (
+                attempt := max(j.attempt for j in jobs)) < RETRIES:
             if isinstance(exc, Stale):
+                # Another process wrote these saves: read them again, after a pause that
+                # grows, so that two processes busy with one player take turns.
                 self._cache.clear()
+                await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))
             for job in jobs:
-                job.attempt = 1
+                job.attempt = attempt + 1
             again = jobs + again
         else:
             for job in jobs:
                 self._cache.pop(job.player, None)
             if isinstance(exc, Stale):
-                exc = BatchFailed("another process keeps changing these saves")
+                exc = BatchFailed(f"nothing was saved: other processes changed these players'"
+                                  f" saves {RETRIES} times while this one computed them; try"
+                                  " again")
             _fail(jobs, _batch_error(exc))
         self.requeued += len(again)
         self._jobs.extendleft(reversed(again))
@@ -533,6 +551,9 @@ def _batch_error(exc: BaseException) -> StoreError:
     text = str(exc)
     if "full" in text:
         why = "the disk (or the database's size limit) is full"
+    elif "locked" in text or "busy" in text:
+        why = (f"another process held the database's write lock for over"
+               f" {BUSY_TIMEOUT_MS // 1000} s")
     elif "readonly" in text:
         why = "the database became read-only"
     elif "malformed" in text or "not a database" in text:

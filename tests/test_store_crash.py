@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prockit import group
 from storekit import sample_game
 
 from engine.store import SqliteStore
@@ -26,25 +27,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run_and_kill(db: Path, run: str, delay: float, writer: str) -> list[str]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(db), run, writer], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out: list[bytes] = []
     ready = threading.Event()
+    with group([sys.executable, str(WORKER), str(db), run, writer], cwd=ROOT,
+               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
 
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line == b"ready\n":
-                ready.set()
-            out.append(line)
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line == b"ready\n":
+                    ready.set()
+                out.append(line)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert ready.wait(30), proc.stderr.read().decode() if proc.stderr else ""
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    reader.join(5)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert ready.wait(30), proc.stderr.read().decode() if proc.stderr else ""
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)  # the worker alone: its writer process finishes
+        proc.wait()
+        reader.join(5)
     assert proc.returncode == -signal.SIGKILL
     # a line cut by the kill has no newline: it was not acknowledged to us
     return [b.decode().strip() for b in out if b.endswith(b"\n") and b != b"ready\n"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from prockit import kill_group, spawn
 
 from engine.store.check import check
 
@@ -17,17 +16,14 @@ WORKER = Path(__file__).resolve().parent / "store_multi_worker.py"
 
 
 def run_workers(db: Path, workers: int, players: int, rounds: int, writer: str) -> None:
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(db), f"w{n}", str(players),
-                               str(rounds), writer], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    procs = [spawn([sys.executable, str(WORKER), str(db), f"w{n}", str(players), str(rounds),
+                    writer], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for n in range(workers)]
     try:
         outputs = [p.communicate(timeout=240)[0] for p in procs]
     finally:
         for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+            kill_group(p)
     for p, out in zip(procs, outputs, strict=True):
         assert p.returncode == 0 and out.strip().endswith("done"), out
 

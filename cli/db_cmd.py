@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 
+from cli.settings import DEFAULT_DB, DbOption
 from engine.game import Game, compile_game
 from engine.load import ContentDirError, load
 from engine.store import SyncStore
@@ -31,14 +32,12 @@ from engine.store.migrations import LATEST
 from engine.store.periods import BOARD_KINDS
 from engine.store.sqlite import prepare
 
-DEFAULT_DB = Path("diana.sqlite3")
 DEFAULT_CONTENT = Path("content")
 
 app = typer.Typer(help="The player database: migrate and check it; admin operations.",
                   no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 
-DbOption = Annotated[Path, typer.Option("--db", help="SQLite file holding player data.")]
 ContentOption = Annotated[Path, typer.Option(
     "--content", help="The story the players play (the store needs it for resets and for"
     " moving old saves).")]

@@ -88,7 +88,8 @@ def run(directory: Path, fmt: GraphFormat, out: Path | None, png: Path | None,
 
 
 def command(
-    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    directory: Annotated[Path, typer.Argument(
+        help="Content directory (with game.yaml).", metavar="DIR")] =
     Path("content"),
     format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] =
     GraphFormat.mermaid,

@@ -18,7 +18,11 @@ from cli import (
     simulate_cmd,
     stats_cmd,
 )
+from cli.helpfmt import install as install_help_format
+from cli.settings import DEFAULT_DB, DbOption, adopt_env_file, diana_version
 from engine.catalog import CHECKS
+
+install_help_format()
 
 app = typer.Typer(
     help="Diana: write, test and ship a branching, gamified story.",
@@ -30,9 +34,26 @@ app = typer.Typer(
 DEFAULT_CONTENT = Path("content")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"diana {diana_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print Diana's version and exit.")] = False,
+) -> None:
+    """Diana: write, test and ship a branching, gamified story."""
+    adopt_env_file()
+
+
 @app.command()
 def lint(
-    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    directory: Annotated[Path, typer.Argument(
+        help="Content directory (with game.yaml).", metavar="DIR")] =
     DEFAULT_CONTENT,
     format: Annotated[lint_cmd.Format, typer.Option("--format", "-f", help="Output format.")] =
     lint_cmd.Format.full,
@@ -56,9 +77,10 @@ def lint(
 
 @app.command()
 def play(
-    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    directory: Annotated[Path, typer.Argument(
+        help="Content directory (with game.yaml).", metavar="DIR")] =
     DEFAULT_CONTENT,
-    db: Annotated[Path, typer.Option(help="SQLite file holding saves.")] = Path("diana.sqlite3"),
+    db: DbOption = DEFAULT_DB,
     player: Annotated[str, typer.Option(help="Save slot and display name.")] = "Guest",
     new: Annotated[bool, typer.Option("--new", help="Start over instead of resuming.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the player's random draws.")] = 0,

@@ -28,7 +28,7 @@ from engine.simulate import write as write_replay
 from engine.simulate.core import RESTART
 from engine.state import State
 from engine.step import Action, Choose, Outcome, Restart, Start, StepError
-from engine.store import StoreError, SyncStore
+from engine.store import StoreError, SyncStore, UnknownPlayer
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
         "help.")
@@ -152,6 +152,12 @@ def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
         out.write("The story has errors; fix them (diana lint) before playing.\n")
         return 1
     game = compile_game(result.content)
+    manifest = game.content.manifest
+    for flag, value, valid in (("--locale", locale, manifest.locales),
+                               ("--role", role, manifest.roles)):
+        if value is not None and value not in valid:
+            out.write(f"error: {flag} {value}: this story has {', '.join(valid)}\n")
+            return 2
     term = Terminal(game, out)
     try:
         store = SyncStore.open(db, game)
@@ -194,7 +200,17 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
           locale: str | None, role: str | None, inp: TextIO,
           recording: Recording | None = None) -> int:
     store, player = session.store, session.player
+    try:
+        known = store.player(player).role
+    except UnknownPlayer:
+        known = None
+    if known is not None and role is not None and role != known:
+        term.say(f"error: `{player}` plays as {known}, and a role is chosen when a player is"
+                 f" created: use another --player to play as {role}")
+        return 2
     store.register(player, name=player, role=role, locale=locale, seed=seed)
+    if locale is not None:  # a save in another language switches to this one
+        store.update_player(player, locale=locale, actor="diana play --locale")
     if fresh:
         store.reset(player, actor="diana play --new", seed=seed)
     resumed = store.resume(player)
@@ -208,7 +224,7 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
         recording.seed = state["seed"]
         recording.role = state["player"]["role"]
         recording.locale = state["player"]["locale"]
-    title = game.content.manifest.title.get(locale or state["player"]["locale"],
+    title = game.content.manifest.title.get(state["player"]["locale"],
                                             game.content.manifest.default_locale)
     term.say(f"{title} — version {game.content.version}")
     m = resumed.migration

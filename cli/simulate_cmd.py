@@ -265,7 +265,7 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
         record: Path | None, replay: list[Path], probe: int,
         out: Console | None = None, err: Console | None = None) -> int:
     out = out or Console(file=sys.stdout, soft_wrap=fmt is OutFormat.json, width=120)
-    err = err or Console(file=sys.stderr, width=120)
+    err = err or Console(file=sys.stderr, soft_wrap=True)  # an error stays one line
     try:
         fails = _fail_on(fail_on)
         for name, value in (("--max-states", max_states), ("--runs", runs),
@@ -369,7 +369,8 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
 
 
 def command(
-    directory: Annotated[Path, typer.Argument(help="Content directory (with game.yaml).")] =
+    directory: Annotated[Path, typer.Argument(
+        help="Content directory (with game.yaml).", metavar="DIR")] =
     Path("content"),
     mode: Annotated[Mode, typer.Option(help="explore every state, reach a goal, or play "
                                        "at random.")] = Mode.explore,

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.content import load_game
+from cli.settings import DEFAULT_DB, DbOption
 from engine import simulate as sim
 from engine.stats import StatsReport, build, with_simulation
 from engine.stats.read import StatsReadError, read_rows
@@ -126,7 +127,7 @@ def run(db: Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_s
         runs: int, seed: int, as_of: float, out: Console | None = None,
         err: Console | None = None) -> int:
     out = out or Console(file=sys.stdout, soft_wrap=fmt is Format.json, width=120)
-    err = err or Console(file=sys.stderr, width=120)
+    err = err or Console(file=sys.stderr, soft_wrap=True)  # an error stays one line
     if runs < 1:
         err.print("error: --runs must be at least 1", markup=False)
         return 2
@@ -161,8 +162,7 @@ def run(db: Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_s
 
 
 def command(
-    db: Annotated[Path, typer.Option("--db", help="SQLite file holding player data (read"
-                                     " only).")] = Path("diana.sqlite3"),
+    db: DbOption = DEFAULT_DB,
     content: Annotated[Path, typer.Option("--content", help="The story the players play.")] =
     Path("content"),
     out: Annotated[Path | None, typer.Option(

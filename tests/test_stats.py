@@ -235,7 +235,7 @@ def _unusable(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {"missing": (tmp_path / "nope.sqlite3", "no such database file"),
             "corrupt": (corrupt, "not a usable"),
             "newer": (newer, "newer than this program understands"),
-            "blank": (blank, "not a Diana player database")}
+            "blank": (blank, "empty file, not a Diana database")}
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt", "newer", "blank"])

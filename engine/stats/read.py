@@ -8,13 +8,13 @@ message a person can act on.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from engine.stats.report import ActionEvent, PlayerRow, Rows
-from engine.store.errors import SchemaTooNew
+from engine.store.check import connect_readonly
+from engine.store.errors import SchemaTooNew, StoreError
 from engine.store.migrations import LATEST, check_version
 
 # The operations whose audit detail says where the player stands after them (the store's
@@ -35,13 +35,10 @@ def _json(text: str, what: str) -> Any:
 
 def read_rows(path: str | Path) -> Rows:
     p = str(path)
-    if not os.path.isfile(p):
-        raise StatsReadError(f"{p}: no such database file")
-    uri = Path(p).resolve().as_uri() + "?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise StatsReadError(f"{p}: cannot open the database ({exc})") from exc
+        conn = connect_readonly(p)
+    except StoreError as exc:
+        raise StatsReadError(str(exc)) from exc
     try:
         return _read(conn, p)
     except sqlite3.DatabaseError as exc:

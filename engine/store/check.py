@@ -13,9 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.store.connect import check_file, foreign, schema_of
 from engine.store.errors import StoreCorrupt, StoreOpenError
 from engine.store.migrations import BUCKET_BITS, LATEST, check_version
 from engine.store.periods import SCORED_KINDS, boards_at
+from engine.store.rows import BUSY_TIMEOUT_MS
 
 
 @dataclass
@@ -38,14 +40,23 @@ class Report:
 
 
 def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to a Diana database; StoreOpenError for anything else."""
     p = str(path)
-    if not os.path.exists(p):
-        raise StoreOpenError(f"{p}: no such database file")
+    check_file(p, write=False)
     try:
         db = sqlite3.connect(f"file:{os.path.abspath(p)}?mode=ro", uri=True)
-        db.execute("PRAGMA user_version").fetchone()
     except sqlite3.Error as exc:
         raise StoreCorrupt(f"{p}: the file is not a usable SQLite database ({exc})") from exc
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version, tables = schema_of(db)
+    except sqlite3.Error as exc:
+        db.close()
+        raise StoreCorrupt(f"{p}: the file is not a usable SQLite database ({exc})") from exc
+    why = foreign(version, tables, p)
+    if why is not None:
+        db.close()
+        raise StoreOpenError(why)
     return db
 
 

@@ -38,7 +38,7 @@ async def prepare(path: str | Path, *, durability: str = "full",
     """Open a writer connection: checks, pragmas, migrations. Raises StoreOpenError."""
     p = str(path)
     if p != ":memory:":
-        check_file(p)
+        check_file(p, write=True)
         if not os.path.exists(p):
             await create(p)
     try:
@@ -46,6 +46,10 @@ async def prepare(path: str | Path, *, durability: str = "full",
     except sqlite3.Error as exc:
         raise open_error(p, exc) from exc
     try:
+        # The busy timeout first: every statement after it waits for another process's lock.
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Before anything writes (WAL mode is written into the file): is it Diana's?
+        await identify(conn, p)
         await configure(conn, p, durability)
         await upgrade(conn, p, migrate)
     except StoreError:
@@ -57,26 +61,60 @@ async def prepare(path: str | Path, *, durability: str = "full",
     return conn
 
 
-def check_file(p: str) -> None:
+def check_file(p: str, *, write: bool) -> None:
     """What can be told of the path before SQLite opens (and maybe creates) it."""
     if os.path.isdir(p):
         raise StoreOpenError(f"{p}: is a directory; give the path of a database file")
-    parent = os.path.dirname(os.path.abspath(p))
-    if not os.path.isdir(parent):
-        raise StoreOpenError(f"{p}: the directory {parent} does not exist")
-    if os.path.exists(p):
-        # No write bit counts as read-only even for root, who os.access would let write.
-        if not os.access(p, os.W_OK) or not os.stat(p).st_mode & 0o222:
-            raise StoreReadOnly(f"{p}: the database file is read-only; the store needs to"
-                                " write it")
-        # The store never leaves an empty file behind (see create), so one is damage: a
-        # truncated copy, or a file made by something else.
-        if os.path.getsize(p) == 0:
-            raise StoreCorrupt(f"{p}: empty file, not a Diana database; restore it from a"
-                               " backup, or delete it to start a new database")
-    if not os.access(parent, os.W_OK):
-        raise StoreReadOnly(f"{p}: the directory {parent} is not writable (SQLite needs"
-                            " it for the -wal and -shm files)")
+    exists = os.path.exists(p)
+    if not write and not exists:
+        raise StoreOpenError(f"{p}: no such database file")
+    # No write bit counts as read-only even for root, whom os.access lets write anything.
+    if write and exists and (not os.access(p, os.W_OK) or not os.stat(p).st_mode & 0o222):
+        raise StoreReadOnly(f"{p}: the database file is read-only; the store needs to"
+                            " write it")
+    # The store never leaves an empty file behind (see create), so one is damage: a
+    # truncated copy, or a file made by something else.
+    if exists and os.path.getsize(p) == 0:
+        raise StoreCorrupt(f"{p}: empty file, not a Diana database; restore it from a"
+                           " backup, or delete it to start a new database")
+    if write:
+        parent = os.path.dirname(os.path.abspath(p))
+        if not os.path.isdir(parent):
+            raise StoreOpenError(f"{p}: the directory {parent} does not exist")
+        if not os.access(parent, os.W_OK) or not os.stat(parent).st_mode & 0o222:
+            raise StoreReadOnly(f"{p}: the directory {parent} is not writable (SQLite needs"
+                                " it for the -wal and -shm files)")
+
+
+def foreign(version: int, tables: set[str], path: str) -> str | None:
+    """Why a file with this schema version and these tables is not a Diana database, or
+    None. A file with no schema version is new only if it holds no tables at all."""
+    if version != 0 or not tables:
+        return None
+    if "saves" in tables and "ledger" not in tables:
+        return (f"{path}: this file holds the save slots of an older `diana play` (no schema"
+                " version), which this version cannot read; move it aside"
+                f" (`mv {path} {path}.old`) or use another --db file")
+    shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+    return (f"{path}: an SQLite database of another program (tables: {shown}), not a Diana"
+            " database; use another --db file")
+
+
+def schema_of(db: sqlite3.Connection) -> tuple[int, set[str]]:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return int(version), tables
+
+
+async def identify(conn: aiosqlite.Connection, p: str) -> None:
+    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+    check_version(version, p)
+    if version == 0:
+        rows = await conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")
+        why = foreign(version, {r[0] for r in rows}, p)
+        if why is not None:
+            raise StoreOpenError(why)
 
 
 async def create(p: str) -> None:
@@ -87,6 +125,7 @@ async def create(p: str) -> None:
     try:
         conn = await aiosqlite.connect(tmp, isolation_level=None)
         try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await configure(conn, tmp, "full")
             await upgrade(conn, tmp, True)
         finally:
@@ -104,8 +143,6 @@ async def create(p: str) -> None:
 
 
 async def configure(conn: aiosqlite.Connection, p: str, durability: str) -> None:
-    # The busy timeout first: every statement after it waits for another process's lock.
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     mode = (await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone())[0]
     if p != ":memory:" and str(mode).lower() != "wal":
         raise StoreOpenError(f"{p}: cannot switch the database to WAL mode ({mode})")
@@ -120,10 +157,8 @@ async def upgrade(conn: aiosqlite.Connection, p: str, migrate: bool) -> None:
     processes opening one file at once see either none or all of each migration."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
+        await identify(conn, p)  # again: another process may have changed it since
         version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
-        check_version(version, p)
-        if version == 0:
-            await refuse_foreign(conn, p)
         if migrate:
             for v, sql in pending(version):
                 for statement in statements(sql):
@@ -137,18 +172,3 @@ async def upgrade(conn: aiosqlite.Connection, p: str, migrate: bool) -> None:
         with contextlib.suppress(sqlite3.Error):
             await conn.execute("ROLLBACK")
         raise
-
-
-async def refuse_foreign(conn: aiosqlite.Connection, path: str) -> None:
-    """A file with no schema version is new only if it holds no tables at all."""
-    rows = await conn.execute_fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    names = {r[0] for r in rows}
-    if "saves" in names:
-        raise StoreOpenError(f"{path}: this file holds the save slots of an older `diana play`"
-                             " (no schema version), which this version cannot read; move it"
-                             f" aside (`mv {path} {path}.old`) or use another --db file")
-    if names:
-        raise StoreOpenError(f"{path}: an SQLite database of another program (tables:"
-                             f" {', '.join(sorted(names)[:5])}), not a Diana database; use"
-                             " another --db file")

@@ -1,0 +1,234 @@
+"""Every command against hostile input: a clear message, the documented exit code, and
+nothing changed on disk. (The webhook's hostile bodies are in test_bot_webhook.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from storekit import SAMPLE, sample_game
+from typer.testing import CliRunner
+
+from cli.main import app
+from engine.store import SyncStore
+
+runner = CliRunner()
+
+
+def snapshot(where: Path) -> dict[str, str]:
+    """Every file below `where` (names and contents): what 'nothing changed' compares. A
+    reader of a WAL database may leave SQLite's shared-memory index and an empty WAL: no
+    data, so not counted."""
+    out = {}
+    for p in sorted(where.rglob("*")):
+        if p.name.endswith("-shm") or (p.name.endswith("-wal") and p.stat().st_size == 0):
+            continue
+        if p.is_file():
+            out[str(p.relative_to(where))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_dir():
+            out[str(p.relative_to(where)) + "/"] = ""
+    return out
+
+
+def invoke(*args: str, env: dict[str, str | None] | None = None, stdin: str = ""):
+    result = runner.invoke(app, list(args), input=stdin,
+                           env={"DIANA_DB": None, "DIANA_ENV_FILE": None, **(env or {})})
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        repr(result.exception))
+    return result
+
+
+# ---- database paths ------------------------------------------------------------------------
+
+def _directory(d: Path) -> Path:
+    (d / "db.sqlite3").mkdir()
+    return d / "db.sqlite3"
+
+
+def _empty(d: Path) -> Path:
+    (d / "db.sqlite3").write_bytes(b"")
+    return d / "db.sqlite3"
+
+
+def _text(d: Path) -> Path:
+    (d / "db.sqlite3").write_text("name,points\nana,3\n")
+    return d / "db.sqlite3"
+
+
+def _other_program(d: Path) -> Path:
+    with sqlite3.connect(d / "db.sqlite3") as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+    return d / "db.sqlite3"
+
+
+def _newer(d: Path) -> Path:
+    with sqlite3.connect(d / "db.sqlite3") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    return d / "db.sqlite3"
+
+
+def _read_only_directory(d: Path) -> Path:
+    (d / "ro").mkdir()
+    path = d / "ro" / "db.sqlite3"
+    with SyncStore.open(path, sample_game()) as store:
+        store.register("Guest")
+    (d / "ro").chmod(0o555)
+    return path
+
+
+BAD_DATABASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "directory": (_directory, "is a directory"),
+    "empty": (_empty, "empty file, not a Diana database"),
+    "text": (_text, "not a usable SQLite database"),
+    "other-program": (_other_program, "an SQLite database of another program"),
+    "newer": (_newer, "newer than this program understands"),
+    "read-only-directory": (_read_only_directory, "is not writable"),
+}
+
+COMMANDS: dict[str, list[str]] = {
+    "play": ["play", str(SAMPLE)],
+    "db migrate": ["db", "migrate"],
+    "db check": ["db", "check"],
+    "db grant": ["db", "grant", "Guest", "5", "gift", "--content", str(SAMPLE)],
+    "db reset": ["db", "reset", "Guest", "--content", str(SAMPLE)],
+    "db export": ["db", "export", "Guest", "--content", str(SAMPLE)],
+    "db leaderboard": ["db", "leaderboard", "--content", str(SAMPLE)],
+    "stats": ["stats", "--content", str(SAMPLE)],
+}
+# Reading needs no write access: these may read a database in a read-only directory.
+READERS = {"db check", "stats"}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("case", BAD_DATABASES)
+def test_an_unusable_database_is_one_clear_error_and_stays_as_it_was(tmp_path, case, command):
+    make, message = BAD_DATABASES[case]
+    db = make(tmp_path)
+    before = snapshot(tmp_path)
+    try:
+        result = invoke(*COMMANDS[command], "--db", str(db), stdin="1\nquit\n")
+        if case == "read-only-directory" and command in READERS:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code == 2, result.output
+            assert "error:" in result.output and message in result.output, result.output
+        assert snapshot(tmp_path) == before
+    finally:
+        os.chmod(tmp_path, 0o755)
+        for p in tmp_path.iterdir():
+            if p.is_dir():
+                p.chmod(0o755)
+
+
+def test_a_missing_directory_is_named(tmp_path):
+    result = invoke("db", "migrate", "--db", str(tmp_path / "no" / "db.sqlite3"))
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert snapshot(tmp_path) == {}
+
+
+# ---- one setting, one database ----------------------------------------------------------
+
+def players(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT external_id FROM players ORDER BY id")]
+
+
+def test_diana_db_means_one_database_for_every_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    chosen = tmp_path / "chosen.sqlite3"
+    env = {"DIANA_DB": str(chosen)}
+    assert invoke("play", str(SAMPLE), env=env, stdin="quit\n").exit_code == 0
+    assert invoke("db", "grant", "Guest", "5", "gift", "--content", str(SAMPLE),
+                  env=env).exit_code == 0
+    check = invoke("db", "check", env=env)
+    assert check.exit_code == 0 and str(chosen) in check.output
+    stats = invoke("stats", "--content", str(SAMPLE), "-f", "json", env=env)
+    assert stats.exit_code == 0 and '"players": 1' in stats.output
+    assert players(chosen) == ["Guest"]
+    assert not (tmp_path / "diana.sqlite3").exists()
+    # the flag wins over the environment
+    flagged = tmp_path / "flag.sqlite3"
+    assert invoke("db", "migrate", "--db", str(flagged), env=env).exit_code == 0
+    assert flagged.exists()
+
+
+def test_diana_db_from_the_bots_env_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dotenv = tmp_path / "bot.env"
+    dotenv.write_text(f"BOT_TOKEN=1:x\nDIANA_DB={tmp_path / 'bot.sqlite3'}\n")
+    env = {"DIANA_ENV_FILE": str(dotenv)}
+    assert invoke("db", "migrate", env=env).exit_code == 0
+    assert (tmp_path / "bot.sqlite3").exists() and not (tmp_path / "diana.sqlite3").exists()
+    # the environment wins over the file
+    assert invoke("db", "migrate", env={**env, "DIANA_DB": str(tmp_path / "e.sqlite3")}
+                  ).exit_code == 0
+    assert (tmp_path / "e.sqlite3").exists()
+
+
+# ---- play: locale and role ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("flag", "value", "valid"), [("--locale", "xx", "en, es"),
+                                                      ("--role", "nosuchrole", "free, vip")])
+def test_play_refuses_an_unknown_locale_or_role(tmp_path, flag, value, valid):
+    db = tmp_path / "s.sqlite3"
+    result = invoke("play", str(SAMPLE), "--db", str(db), flag, value, stdin="1\n")
+    assert result.exit_code == 2
+    assert f"error: {flag} {value}: this story has {valid}" in result.output
+    assert not db.exists()
+
+
+def test_play_in_another_locale_switches_the_save_and_the_replay_records_it(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    assert invoke("play", str(SAMPLE), "--db", str(db), stdin="1\nquit\n").exit_code == 0
+    record = tmp_path / "run.yaml"
+    result = invoke("play", str(SAMPLE), "--db", str(db), "--new", "--locale", "es",
+                    "--record", str(record), stdin="1\nquit\n")
+    assert result.exit_code == 0, result.output
+    assert "La invitación" in result.output and "The Invitation" not in result.output
+    assert "locale: es" in record.read_text()
+    with sqlite3.connect(db) as conn:
+        (locale,) = conn.execute("SELECT locale FROM players").fetchone()
+    assert locale == "es"
+    # resuming without --locale keeps the save's language
+    again = invoke("play", str(SAMPLE), "--db", str(db), stdin="quit\n")
+    assert "La Puerta de Terciopelo" in again.output
+
+
+def test_play_refuses_to_change_an_existing_players_role(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    assert invoke("play", str(SAMPLE), "--db", str(db), stdin="1\nquit\n").exit_code == 0
+    before = snapshot(tmp_path)
+    result = invoke("play", str(SAMPLE), "--db", str(db), "--new", "--role", "vip",
+                    stdin="quit\n")
+    assert result.exit_code == 2
+    assert "`Guest` plays as free" in result.output and "another --player" in result.output
+    assert snapshot(tmp_path) == before
+
+
+# ---- what a newcomer looks for ------------------------------------------------------------
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.startswith("diana 0.")
+
+
+@pytest.mark.parametrize("command", [[], ["play"], ["lint"], ["graph"], ["simulate"],
+                                     ["db", "grant"], ["stats"], ["fmt"], ["new", "fragment"],
+                                     ["bot", "webhook"]])
+def test_help_names_values_as_people_write_them(command):
+    result = invoke(*command, "--help", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for label in ("<bool>", "<str>", "<int>", "<path>", "<float>"):
+        assert label not in result.output, (label, result.output)
+
+
+def test_graph_png_takes_a_file():
+    result = invoke("graph", "--help", env={"COLUMNS": "200"})
+    assert "--png" in result.output
+    line = next(x for x in result.output.splitlines() if "--png" in x)
+    assert "FILE" in line

@@ -9,8 +9,9 @@ Generates a valid story with `engine.synth` into a temporary directory, then:
   read/parse (read the files, parse the YAML into data with positions),
   schema (JSON Schema validation), model (build the typed model), checks (every lint check)
   and the rest (walking the directory, hashing, sorting, severities);
-- runs `diana lint DIR` (as `python -m cli.main`, from this tree) as a cold subprocess R
-  times and prints the median wall time (interpreter start and imports included);
+- runs `diana lint DIR` and `diana fmt --check DIR` (as `python -m cli.main`, from this
+  tree) as cold subprocesses R times each, alternated, and prints the median wall times
+  (interpreter start and imports included) and their ratio;
 - with --profile, prints the top of a cProfile of one in-process run.
 
 The target from the issue: under 3 s for 10,000 fragments on the 2-core machine. This is a
@@ -46,6 +47,7 @@ from engine.lint import lint  # noqa: E402
 from engine.load import load  # noqa: E402
 
 TARGET_S = 3.0
+FMT_TARGET = 2.0  # `fmt --check` within this factor of `lint` on the same content
 STAGES = ("read/parse", "schema", "model", "checks")
 
 
@@ -95,9 +97,9 @@ def diana_command() -> list[str]:
     return [sys.executable, "-m", "cli.main"]
 
 
-def cold_once(root: Path) -> tuple[float, int]:
+def cold_once(root: Path, *command: str) -> tuple[float, int]:
     t0 = time.perf_counter()
-    proc = subprocess.run([*diana_command(), "lint", str(root)], cwd=REPO,
+    proc = subprocess.run([*diana_command(), *command, str(root)], cwd=REPO,
                           capture_output=True, text=True, check=False)
     return time.perf_counter() - t0, proc.returncode
 
@@ -138,12 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         for stage in (*STAGES, "rest"):
             print(f"  {stage:<11} {spread(stages[stage])}")
 
-        colds: list[float] = []
-        for _ in range(args.runs):
-            seconds, code = cold_once(root)
-            colds.append(seconds)
-        print(f"\ncold `diana lint DIR` subprocess, {args.runs} runs (exit status {code})")
-        print(f"  {'wall':<11} {spread(colds)}")
+        colds: dict[str, list[float]] = defaultdict(list)
+        codes: dict[str, int] = {}
+        commands = {"lint": ("lint",), "fmt --check": ("fmt", "--check", "--no-diff")}
+        for _ in range(args.runs):  # alternated, so both see the same machine
+            for name, command in commands.items():
+                seconds, codes[name] = cold_once(root, *command)
+                colds[name].append(seconds)
+        for name in commands:
+            print(f"\ncold `diana {name} DIR` subprocess, {args.runs} runs (exit status"
+                  f" {codes[name]})")
+            print(f"  {'wall':<11} {spread(colds[name])}")
+        ratio = statistics.median(colds["fmt --check"]) / statistics.median(colds["lint"])
+        print(f"  fmt --check / lint: {ratio:.1f}x (target: at most {FMT_TARGET:g}x)")
 
         median = statistics.median(walls)
         verdict = "within" if median < TARGET_S else "OVER"

@@ -14,8 +14,11 @@ import contextlib
 import io
 import os
 import re
+import sys
 import tempfile
+import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from engine.diagnostics import Diagnostic, Loc, Severity
+from engine.nesting import deepest
 from engine.source import BOM, read_source
 
 WIDTH = 1_000_000  # never fold long lines
@@ -151,10 +155,14 @@ def _comments(text: str) -> Counter[str]:
 
 def format_text(text: str, path: str = "<text>") -> str:
     """The canonical form of one YAML file's text. Raises FormatError, never changes
-    meaning, and formatting the result again gives the same text."""
+    meaning, and formatting the result again gives the same text. A file whose lines all
+    end in CRLF keeps CRLF; any other file gets LF."""
     if text.startswith(BOM.decode("utf-8")):
         text = text[1:]
+    crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     text = text.replace("\r\n", "\n")
+    # Read at the loader's own limits, not the deep stack's below: fmt formats what lint
+    # reads, and refuses what it refuses, with its message.
     before = check_readable(text, path)
     for n, line in enumerate(text.splitlines(), 1):
         if line.startswith("%YAML"):
@@ -169,7 +177,13 @@ def format_text(text: str, path: str = "<text>") -> str:
         lines = [ln.rstrip() for ln in text.splitlines()]
         while lines and not lines[-1]:
             lines.pop()
-        return "\n".join(lines) + "\n" if lines else ""
+        out = "\n".join(lines) + "\n" if lines else ""
+    else:
+        out = deep_stack(_canonical, text, path, before)
+    return out.replace("\n", "\r\n") if crlf else out
+
+
+def _canonical(text: str, path: str, before: Any) -> str:
     out = text
     for _ in range(3):  # ruamel settles comment placement in at most two passes
         nxt = _once(out, path)
@@ -179,19 +193,58 @@ def format_text(text: str, path: str = "<text>") -> str:
     else:
         raise FormatError(Loc(path), "cannot format: the layout does not settle "
                                      "(please report this file)")
-    if check_readable(out, path) != before:
-        raise FormatError(Loc(path), "cannot format: the result would change the file's "
-                                     "meaning (please report this file)")
-    lost = _comments(text) - _comments(out)
-    if lost:
-        comment = next(iter(lost))
-        line = next((n for n, ln in enumerate(text.splitlines(), 1) if comment in ln), 1)
-        raise FormatError(Loc(path, line, 1), f"cannot format: the comment `{comment}` would "
-                                              "be lost (please report this file)")
+    if out != text:  # the same text means the same data and the same comments
+        if check_readable(out, path) != before:
+            raise FormatError(Loc(path), "cannot format: the result would change the file's "
+                                         "meaning (please report this file)")
+        lost = _comments(text) - _comments(out)
+        if lost:
+            comment = next(iter(lost))
+            line = next((n for n, ln in enumerate(text.splitlines(), 1) if comment in ln), 1)
+            raise FormatError(Loc(path, line, 1), f"cannot format: the comment `{comment}`"
+                                                  " would be lost (please report this file)")
     trimmed = out.rstrip("\n") + "\n"
     if trimmed != out and check_readable(trimmed, path) == before:  # `|+` may keep them
         out = trimmed
     return out
+
+
+# ruamel's round trip recurses a dozen Python frames per level of nesting, so the default
+# limit stops it near 80 levels, far below what the loader reads. It runs on a thread with
+# a large stack and a high limit; a file deeper than even that is refused at its deepest
+# point.
+DEEP_STACK_BYTES = 512 << 20
+DEEP_RECURSION = 60_000
+
+
+def deep_stack(fn: Callable[..., str], text: str, path: str, *args: Any) -> str:
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append(fn(text, path, *args))
+        except BaseException as exc:  # re-raised on the caller's thread
+            box.append(exc)
+
+    limit = sys.getrecursionlimit()
+    size = threading.stack_size()
+    sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+    try:
+        threading.stack_size(DEEP_STACK_BYTES)
+        worker = threading.Thread(target=target, name="diana-fmt")
+        worker.start()
+    finally:
+        threading.stack_size(size)
+    worker.join()
+    sys.setrecursionlimit(limit)
+    result = box[0]
+    if isinstance(result, RecursionError):
+        line, col, depth = deepest(text)
+        raise FormatError(Loc(path, line, col), f"cannot format: nesting is too deep"
+                                                f" ({depth} levels here)") from result
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from engine import yaml_fmt
-from engine.yaml_fmt import FormatError, check_readable, format_text
+from engine.yaml_fmt import FormatError, check_readable, deep_stack, format_text
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = sorted([*(ROOT / "content").rglob("*.yaml"), *(ROOT / "rules").rglob("*.yaml")])
@@ -89,7 +91,9 @@ def test_canonical_layout_keeps_comments_order_quotes_unicode():
 @pytest.mark.parametrize(("src", "want"), [
     ("a:\n- 1\n- 2\n", "a:\n  - 1\n  - 2\n"),
     ("a: 1   \nb: 2\n\n\n", "a: 1\nb: 2\n"),
-    ("a: 1\r\nb: 2\r\n", "a: 1\nb: 2\n"),
+    ("a: 1\r\nb: 2\r\n", "a: 1\r\nb: 2\r\n"),  # a CRLF file stays CRLF, as lint reads it
+    ("a:\r\n- 1\r\n", "a:\r\n  - 1\r\n"),
+    ("a: 1\r\nb: 2\n", "a: 1\nb: 2\n"),  # mixed endings become LF
     ("\ufeffa: 1\n", "a: 1\n"),
     ("x: [{a: 1}, {b: 2}]\n", "x: [{a: 1}, {b: 2}]\n"),
     ("x: 'on'\ny: \"off\"\nz: !!str 12\n", "x: 'on'\ny: \"off\"\nz: !!str 12\n"),
@@ -198,6 +202,58 @@ def test_check_then_fix(tmp_path):
     result = invoke("--check", str(tmp_path))
     assert result.exit_code == 0
     assert "2 files already formatted." in result.stdout
+
+
+def test_a_crlf_story_that_lint_passes_passes_fmt_check(tmp_path):
+    story = tmp_path / "content"
+    shutil.copytree(ROOT / "content", story)
+    for f in story.rglob("*.yaml"):
+        f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+    game = (story / "game.yaml").read_text()
+    (story / "game.yaml").write_text(game.replace("../rules", str(ROOT / "rules")))
+    result = invoke("--check", str(story))
+    assert result.exit_code == 0, result.output
+
+
+def deep_requirement(levels: int) -> str:
+    return "{" + "not: {" * levels + "flag: lamp" + "}" * levels + "}"
+
+
+@pytest.mark.parametrize("text", [
+    f"fragments:\n  a:\n    text: x\n    choices:\n      - requires: {deep_requirement(250)}\n",
+    "flags:\n  x: " + "[" * 300 + "]" * 300 + "\n",
+], ids=["requirement-250", "lists-300"])
+def test_deep_nesting_that_the_loader_reads_is_formatted(tmp_path, text):
+    """The loader reads these, and ruamel's round trip, which once ran out of Python's
+    default recursion limit on them, formats them."""
+    out = format_text(text, "deep.yaml")
+    assert format_text(out, "deep.yaml") == out
+    assert check_readable(out, "deep.yaml") == check_readable(text, "deep.yaml")
+    (tmp_path / "deep.yaml").write_text(out)
+    result = invoke("--check", str(tmp_path))
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert sys.getrecursionlimit() < 60_000  # restored
+
+
+def test_nesting_deeper_than_the_loader_reads_is_its_error(tmp_path):
+    f = tmp_path / "rules.yaml"
+    raw = ("flags:\n  x: " + "[" * 3000 + "]" * 3000 + "\n").encode()
+    f.write_bytes(raw)
+    result = invoke("--check", str(tmp_path))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "rules.yaml:" in result.stderr and "file left unchanged" in result.stderr
+    assert f.read_bytes() == raw
+
+
+def test_a_round_trip_that_still_recurses_too_deep_points_at_the_deepest_place():
+    def runaway(text: str, path: str) -> str:
+        return runaway(text, path)
+
+    text = "a:\n  b: [1, [2, [3]]]\n"
+    with pytest.raises(FormatError) as exc:
+        deep_stack(runaway, text, "t.yaml")
+    assert str(exc.value.loc) == "t.yaml:2:14"  # the third `[`
+    assert "nesting is too deep" in exc.value.message
 
 
 def test_no_diff(tmp_path):

@@ -62,6 +62,8 @@ def _run(directory: Path, fmt: Format, deep: bool) -> int:
     note = None
     if result.content is None and any(d.code.startswith(("Y", "S")) for d in diagnostics):
         note = "Story checks run once the files above read and match the schema."
+    elif result.content is None and any(d.code == "G007" for d in diagnostics):
+        note = "Story checks run once the story loads: the moves above must settle first."
     if deep:
         diagnostics, note = _deep(result, diagnostics)
     if fmt is Format.json:

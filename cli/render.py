@@ -14,15 +14,21 @@ def headline(d: Diagnostic) -> str:
     return f"{d.loc}: {d.code} {d.name} [{d.severity.value}] {d.message}"
 
 
+def _also(d: Diagnostic) -> str:
+    return "also at " + ", ".join(str(r) for r in d.related)
+
+
 def concise(d: Diagnostic) -> str:
-    """One line per diagnostic: location, code, name, severity, message and hint."""
-    return headline(d) + (f" (hint: {d.hint})" if d.hint else "")
+    """One line per diagnostic: location, code, name, severity, message, the related
+    locations and the hint."""
+    return (headline(d) + (f" ({_also(d)})" if d.related else "")
+            + (f" (hint: {d.hint})" if d.hint else ""))
 
 
 def full(d: Diagnostic, source_line: SourceLine) -> str:
     head = headline(d)
     line = source_line(d.loc.file, d.loc.line)
-    if not line and not d.hint:
+    if not line and not d.hint and not d.related:
         return head
     out = [head]
     if line:
@@ -30,10 +36,16 @@ def full(d: Diagnostic, source_line: SourceLine) -> str:
         pad = " " * len(num)
         caret = " " * (max(d.loc.col, 1) - 1) + "^"
         out += [f"{pad} |", f"{num} | {line}", f"{pad} | {caret} {d.name}"]
+        notes = [f"{pad} = {_also(d)}"] if d.related else []
         if d.hint:
-            out += [f"{pad} |", f"{pad} = hint: {d.hint}"]
+            notes.append(f"{pad} = hint: {d.hint}")
+        if notes:
+            out += [f"{pad} |", *notes]
     else:
-        out.append(f"  = hint: {d.hint}")
+        if d.related:
+            out.append(f"  = {_also(d)}")
+        if d.hint:
+            out.append(f"  = hint: {d.hint}")
     return "\n".join(out)
 
 
@@ -60,6 +72,7 @@ def _escape(text: str) -> str:
 
 def github(d: Diagnostic) -> str:
     level = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
-    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    message = (d.message + (f" ({_also(d)})" if d.related else "")
+               + (f" (hint: {d.hint})" if d.hint else ""))
     return (f"::{level} file={d.loc.file},line={d.loc.line},col={d.loc.col},"
             f"title={d.code} {d.name}::{_escape(message)}")

@@ -153,6 +153,12 @@ class RunawayChain(Exception):
     pass
 
 
+# Moves one action may make, whatever `limits.max_chain` allows: a loop of moves that lint
+# cannot prove (a goto behind an `if:` that always holds) ends here in an error outcome
+# rather than spinning through a huge max_chain. No story needs this many in one action.
+MAX_MOVES = 1_000
+
+
 # ---- the transition ---------------------------------------------------------------------
 
 
@@ -170,6 +176,7 @@ class _Turn:
     queue: deque[Event] = field(default_factory=deque)
     pending_goto: str | None = None
     fired: int = 0
+    moves: int = 0
     trigger: str | None = None  # the rule firing whose effects are being applied
     capped: bool = False
 
@@ -372,6 +379,11 @@ class _Turn:
                 return
             target, self.pending_goto = self.pending_goto, None
             self.fired += 1
+            self.moves += 1
+            if self.moves > MAX_MOVES:
+                raise RunawayChain(
+                    f"runaway chain: more than {MAX_MOVES} moves in one action; the rules keep"
+                    f" moving the player on (the last move was to `{target}`)")
             if self.fired > limit:
                 raise RunawayChain(
                     f"runaway chain: more than {limit} rule firings and moves in one action"

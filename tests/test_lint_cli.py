@@ -74,7 +74,7 @@ def test_json_format() -> None:
     assert data[0] == {
         "code": "R002", "name": "unknown-goto", "severity": "error",
         "message": "unknown goto target `hal`", "file": "content/story/main.yaml",
-        "line": 5, "col": 46, "hint": "did you mean `hall`?",
+        "line": 5, "col": 46, "hint": "did you mean `hall`?", "related": [],
     }
     assert json.loads(invoke("lint", "content", "--format", "json")[1]) == []
 

@@ -25,6 +25,27 @@ def concise(d: Diagnostic) -> str:
             + (f" (hint: {d.hint})" if d.hint else ""))
 
 
+# A snippet shows at most this many characters of its source line, around the column: a
+# file may hold a line of megabytes, which a terminal or a CI log should not receive whole.
+SNIPPET = 200
+ELLIPSIS = "…"
+
+
+def snippet(line: str, col: int) -> tuple[str, int]:
+    """The part of `line` a snippet shows, with an ellipsis on each cut side, and the
+    1-based column of `col` in it."""
+    if len(line) <= SNIPPET:
+        return line, col
+    start = max(0, min(col - 1 - SNIPPET // 2, len(line) - SNIPPET))
+    end = start + SNIPPET
+    shown, at = line[start:end], col - start
+    if start > 0:
+        shown, at = ELLIPSIS + shown, at + 1
+    if end < len(line):
+        shown += ELLIPSIS
+    return shown, at
+
+
 def full(d: Diagnostic, source_line: SourceLine) -> str:
     head = headline(d)
     line = source_line(d.loc.file, d.loc.line)
@@ -34,8 +55,9 @@ def full(d: Diagnostic, source_line: SourceLine) -> str:
     if line:
         num = str(d.loc.line)
         pad = " " * len(num)
-        caret = " " * (max(d.loc.col, 1) - 1) + "^"
-        out += [f"{pad} |", f"{num} | {line}", f"{pad} | {caret} {d.name}"]
+        shown, col = snippet(line, max(d.loc.col, 1))
+        caret = " " * (col - 1) + "^"
+        out += [f"{pad} |", f"{num} | {shown}", f"{pad} | {caret} {d.name}"]
         notes = [f"{pad} = {_also(d)}"] if d.related else []
         if d.hint:
             notes.append(f"{pad} = hint: {d.hint}")

@@ -32,6 +32,7 @@ from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
 from engine.model import Choice, Effect, Fragment
+from engine.numbers import bounded
 from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
@@ -232,7 +233,8 @@ class _Turn:
                 self.raise_event("flag", cause, flag=target, value=kind == "set")
         elif kind in ("give", "take"):
             have = s["items"].get(target, 0)
-            delta = int(e.amount) if kind == "give" else -min(int(e.amount), have)
+            delta = (int(bounded(have, have + int(e.amount))) - have if kind == "give"
+                     else -min(int(e.amount), have))
             if delta:
                 items = dict(s["items"])
                 items[target] = have + delta
@@ -245,7 +247,7 @@ class _Turn:
             stat = self.content.stats[target]
             old = s["stats"].get(target, stat.initial)
             new = {"add": old + e.amount, "sub": old - e.amount, "set": e.amount}[e.op or "set"]
-            new = stat.clamp(new)
+            new = bounded(old, stat.clamp(new))
             if new != old:
                 s["stats"] = {**s["stats"], target: new}
                 self.note("stat", target, new, cause)
@@ -260,6 +262,10 @@ class _Turn:
 
     def award(self, amount: int, reason: str, cause: str) -> None:
         s = self.state
+        # The store holds 64-bit integers: the balance and the points earned stop at
+        # TOTAL_MAX (the ledger records the award as cut, so it still adds up).
+        top = max(s["earned"], s["points"])
+        amount = max(0, int(bounded(top, top + amount)) - top)
         cap = self.content.manifest.daily_points
         if cap is not None:
             room = max(cap - s["day_points"], 0)

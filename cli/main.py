@@ -19,6 +19,7 @@ from cli import (
     stats_cmd,
 )
 from engine.catalog import CHECKS
+from engine.lint.deep import DEEP_MAX_STATES
 
 app = typer.Typer(
     help="Diana: write, test and ship a branching, gamified story.",
@@ -42,6 +43,9 @@ def lint(
     deep: Annotated[bool, typer.Option("--deep", help="Also explore the states: requirements "
                                        "that never hold (V001), locks that never lock "
                                        "(V002).")] = False,
+    max_states: Annotated[int | None, typer.Option(
+        help="With --deep: the most states each search explores (default "
+             f"{DEEP_MAX_STATES:,}).")] = None,
 ) -> None:
     """Check a story: YAML, schema, references, graph, limits, translations."""
     if explain:
@@ -51,7 +55,7 @@ def lint(
         for info in CHECKS.values():
             typer.echo(f"{info.code}  {info.name:<28} {info.severity.value:<8} {info.summary}")
         return
-    raise typer.Exit(lint_cmd.run(directory, format, deep))
+    raise typer.Exit(lint_cmd.run(directory, format, deep, max_states))
 
 
 @app.command()

@@ -88,6 +88,12 @@ def as_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([d.to_json() for d in diagnostics], indent=2, ensure_ascii=False)
 
 
+def as_json_with(diagnostics: list[Diagnostic], key: str, value: object) -> str:
+    """`{"diagnostics": [...], key: value}`: the diagnostics and one more field."""
+    return json.dumps({"diagnostics": [d.to_json() for d in diagnostics], key: value},
+                      indent=2, ensure_ascii=False)
+
+
 def _escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -98,3 +104,8 @@ def github(d: Diagnostic) -> str:
                + (f" (hint: {d.hint})" if d.hint else ""))
     return (f"::{level} file={d.loc.file},line={d.loc.line},col={d.loc.col},"
             f"title={d.code} {d.name}::{_escape(message)}")
+
+
+def github_notice(title: str, message: str) -> str:
+    """A workflow notice that belongs to no file."""
+    return f"::notice title={title}::{_escape(message)}"

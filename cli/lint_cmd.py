@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,6 +14,9 @@ from engine.diagnostics import Diagnostic, Severity
 from engine.gcpause import without_gc
 from engine.lint import lint, with_overrides
 from engine.load import ContentDirError, LoadResult, load
+
+if TYPE_CHECKING:
+    from engine.lint.deep import DeepResult
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "checks"
 
@@ -44,15 +48,22 @@ def explain(code: str) -> None:
         typer.echo(f"{info.code} {info.name} ({info.severity.value})\n\n{info.summary}")
 
 
-def run(directory: Path, fmt: Format, deep: bool = False) -> int:
+def run(directory: Path, fmt: Format, deep: bool = False, max_states: int | None = None
+        ) -> int:
     # Plain lint keeps the collector paused until the story is freed (when `_run` returns):
     # resumed earlier, its first pass would walk the millions of objects a large story
     # loads into, all still alive (about 0.5 s of a 10,000-fragment `diana lint`). The
     # deep checks' exploration allocates far more, so it runs with the collector on.
-    return (_run if deep else without_gc(_run))(directory, fmt, deep)
+    if max_states is not None and not deep:
+        typer.echo("error: --max-states bounds the exploration of --deep; add --deep", err=True)
+        return 2
+    if max_states is not None and max_states < 1:
+        typer.echo("error: --max-states must be at least 1", err=True)
+        return 2
+    return (_run if deep else without_gc(_run))(directory, fmt, deep, max_states)
 
 
-def _run(directory: Path, fmt: Format, deep: bool) -> int:
+def _run(directory: Path, fmt: Format, deep: bool, max_states: int | None) -> int:
     try:
         result = load(directory)
     except ContentDirError as exc:
@@ -62,13 +73,22 @@ def _run(directory: Path, fmt: Format, deep: bool) -> int:
     note = None
     if result.content is None and any(d.code.startswith(("Y", "S")) for d in diagnostics):
         note = "Story checks run once the files above read and match the schema."
+    elif result.content is None and any(d.code == "G007" for d in diagnostics):
+        note = "Story checks run once the story loads: the moves above must settle first."
+    explored: DeepResult | None = None
     if deep:
-        diagnostics, note = _deep(result, diagnostics)
+        diagnostics, note, explored = _deep(result, diagnostics, max_states)
     if fmt is Format.json:
-        typer.echo(render.as_json(diagnostics))
+        if deep:  # an object, so that the exploration has a field of its own
+            typer.echo(render.as_json_with(diagnostics, "deep", explored.to_json()
+                                           if explored is not None else None))
+        else:
+            typer.echo(render.as_json(diagnostics))
     elif fmt is Format.github:
         for d in diagnostics:
             typer.echo(render.github(d))
+        if explored is not None and explored.note:
+            typer.echo(render.github_notice("lint --deep", explored.note))
     else:
         source = _source_line(result)
         for d in diagnostics:
@@ -81,15 +101,13 @@ def _run(directory: Path, fmt: Format, deep: bool) -> int:
     return 1 if any(d.severity is Severity.ERROR for d in diagnostics) else 0
 
 
-def _deep(result: LoadResult, diagnostics: list[Diagnostic]) -> tuple[list[Diagnostic], str]:
+def _deep(result: LoadResult, diagnostics: list[Diagnostic], max_states: int | None
+          ) -> tuple[list[Diagnostic], str | None, DeepResult | None]:
     """Add the value-aware checks (V001, V002), which explore the story's states: opt-in,
     since exploring takes longer than linting."""
     if result.content is None or any(d.severity is Severity.ERROR for d in diagnostics):
-        return diagnostics, "Deep checks run once the story lints without errors."
-    from engine.lint.deep import deep  # imports the simulator; plain lint does not need it
+        return diagnostics, "Deep checks run once the story lints without errors.", None
+    from engine.lint.deep import DEEP_MAX_STATES, deep  # imports the simulator
 
-    found = deep(result.content)
-    note = ("" if found.complete else
-            f"Deep checks: the exploration stopped at its bound ({found.states} states);"
-            " V001/V002 are claimed only after a complete exploration (try `diana simulate`).")
-    return with_overrides(result, diagnostics + found.diagnostics), note
+    found = deep(result.content, max_states or DEEP_MAX_STATES)
+    return with_overrides(result, diagnostics + found.diagnostics), found.note, found

@@ -21,6 +21,7 @@ from cli import (
 from cli.helpfmt import install as install_help_format
 from cli.settings import DEFAULT_DB, DbOption, adopt_env_file, diana_version
 from engine.catalog import CHECKS
+from engine.lint.deep import DEEP_MAX_STATES
 
 install_help_format()
 
@@ -63,6 +64,9 @@ def lint(
     deep: Annotated[bool, typer.Option("--deep", help="Also explore the states: requirements "
                                        "that never hold (V001), locks that never lock "
                                        "(V002).")] = False,
+    max_states: Annotated[int | None, typer.Option(
+        help="With --deep: the most states each search explores (default "
+             f"{DEEP_MAX_STATES:,}).")] = None,
 ) -> None:
     """Check a story: YAML, schema, references, graph, limits, translations."""
     if explain:
@@ -72,7 +76,7 @@ def lint(
         for info in CHECKS.values():
             typer.echo(f"{info.code}  {info.name:<28} {info.severity.value:<8} {info.summary}")
         return
-    raise typer.Exit(lint_cmd.run(directory, format, deep))
+    raise typer.Exit(lint_cmd.run(directory, format, deep, max_states))
 
 
 @app.command()

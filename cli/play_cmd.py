@@ -243,6 +243,9 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
     if last is None:
         last = term.apply(session.apply(Start(_today())), None)
     state = last.state
+    if state["fragment"] is None:  # the start was rejected (its error is shown above)
+        term.say("The story cannot start; fix it (diana lint, diana simulate) and play again.")
+        return 1
     while True:
         term.out.write("> ")
         term.out.flush()

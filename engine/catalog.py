@@ -55,6 +55,7 @@ _CHECKS = [
     CheckInfo("G004", "all-choices-hideable", W, "Every choice of a fragment can be hidden at once."),
     CheckInfo("G005", "self-loop-no-effect", W, "A choice returns to its own fragment and changes nothing."),
     CheckInfo("G006", "rule-cycle", W, "Rules can trigger each other in a cycle."),
+    CheckInfo("G007", "forced-move-cycle", E, "Rules move the player on in a cycle of fragments that never settles."),
     # C: choices
     CheckInfo("C001", "duplicate-choice-id", E, "Two choices of one fragment share an id."),
     CheckInfo("C002", "duplicate-choice-label", W, "Two choices of one fragment share a label."),
@@ -83,6 +84,7 @@ def lookup(code_or_name: str) -> CheckInfo | None:
     return CHECKS.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())
 
 
-def diag(code: str, message: str, loc: Loc, hint: str | None = None) -> Diagnostic:
+def diag(code: str, message: str, loc: Loc, hint: str | None = None,
+         related: tuple[Loc, ...] = ()) -> Diagnostic:
     info = CHECKS[code]
-    return Diagnostic(info.code, info.name, info.severity, message, loc, hint)
+    return Diagnostic(info.code, info.name, info.severity, message, loc, hint, related)

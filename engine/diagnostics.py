@@ -36,6 +36,8 @@ class Diagnostic:
     message: str
     loc: Loc
     hint: str | None = None
+    # other places the problem is made of (each rule of a cycle), after the primary `loc`
+    related: tuple[Loc, ...] = ()
 
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)
@@ -53,4 +55,5 @@ class Diagnostic:
             "line": self.loc.line,
             "col": self.loc.col,
             "hint": self.hint,
+            "related": [{"file": r.file, "line": r.line, "col": r.col} for r in self.related],
         }

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc, Severity
+from engine.forced import cycle_diagnostics
 from engine.gcpause import without_gc
 from engine.model import (
     Achievement,
@@ -187,6 +188,12 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
         builder = _Builder(files, kinds, manifest_file)
         content = builder.build(digest.hexdigest())
         problems += builder.problems
+        loops = cycle_diagnostics(content)
+        if loops:
+            # Refused like a file that does not read: every front end builds its game from
+            # `content`, so none can play the loop, and no severity override lets it pass.
+            problems += loops
+            content = None
     problems += late
     return LoadResult(root_path, tuple(files), tuple(problems), content,
                       _severity(manifest_file))

@@ -33,6 +33,7 @@ from ruamel.yaml.tag import Tag
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
+from engine.numbers import CONTENT_MAX, MAX_DIGITS
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
@@ -104,6 +105,17 @@ def _pos(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+# An integer literal of more digits than a number of the format can have (see
+# engine.numbers): refused before `int()` meets it.
+_LONG_INT = re.compile(
+    rf"^(?:[-+]?[0-9]{{{MAX_DIGITS + 1},}}|0o[0-7]{{{MAX_DIGITS + 1},}}"
+    rf"|0x[0-9a-fA-F]{{{MAX_DIGITS + 1},}})$")
+
+
+class _HugeNumber(Exception):
+    """A plain scalar is an integer literal too long to convert (see `_LONG_INT`)."""
+
+
 def _scalar(node: ScalarNode) -> Any:
     if node.style is not None:  # quoted or block scalars are always strings
         return node.value
@@ -116,6 +128,8 @@ def _plain(value: str) -> Any:
         return None
     if value in _BOOL:
         return _BOOL[value]
+    if _LONG_INT.match(value):
+        raise _HugeNumber(value)
     if _INT.match(value):
         return int(value)
     if _OCT.match(value):
@@ -150,6 +164,17 @@ class _Converter:
         line, col = _pos(node)
         return Loc(self.path, line, col)
 
+    def _scalar(self, node: ScalarNode) -> Any:
+        """The scalar's value; a huge integer literal is refused where it stands."""
+        try:
+            return _scalar(node)
+        except _HugeNumber:
+            digits = len(node.value.lstrip("+-"))
+            raise _Reject(diag(
+                "S001", f"`{_show(node.value)}` ({digits:,} characters) is far too large a"
+                f" number; numbers in content lie between -{CONTENT_MAX:,} and {CONTENT_MAX:,}",
+                self._loc(node), "write a smaller number")) from None
+
     def _explicit_tag(self, node: Node, tag: str) -> Any:
         """The value of a scalar with an allowed core tag, `_NO_VALUE` for an allowed
         collection tag; a tag that is not allowed, or does not fit the node, is rejected."""
@@ -163,7 +188,8 @@ class _Converter:
         if name in _SCALAR_TAGS and isinstance(node, ScalarNode):
             if name == "str":
                 return node.value
-            value = _scalar(ScalarNode(tag, node.value))  # resolve as if it were plain
+            # resolve as if it were plain
+            value = self._scalar(ScalarNode(tag, node.value, node.start_mark))
             want = _SCALAR_TAGS[name]
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 return float(value)
@@ -199,7 +225,7 @@ class _Converter:
                                _TAG_HINT))
         self.values[path] = _pos(node)
         if isinstance(node, ScalarNode):
-            return node.value if tag.endswith(":str") else _scalar(node)
+            return node.value if tag.endswith(":str") else self._scalar(node)
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -219,7 +245,8 @@ class _Converter:
                         diag("S001", "mapping keys must be plain text", self._loc(key_node),
                              "write the key as a plain word, e.g. `prologue:`")
                     )
-                key = key_node.value if key_node.style is not None else _scalar(key_node)
+                key = (key_node.value if key_node.style is not None
+                       else self._scalar(key_node))
                 if key_node.value == "<<":
                     raise _Reject(
                         diag("Y003", "merge keys (`<<`) are not allowed", self._loc(key_node))
@@ -399,7 +426,8 @@ def _from_events(get: Any) -> tuple[Any, dict[Path_, tuple[int, int]],
                     raw[:1] in word_starts and raw not in words):
                 value = raw  # quoted or block text, or plain text `_plain` leaves as is
                 values[here] = (mark.line + 1, mark.column + 1)
-            elif raw.isdigit() and raw.isascii():  # what `_plain` and the resolver make of it
+            elif raw.isdigit() and raw.isascii() and len(raw) <= MAX_DIGITS:
+                # what `_plain` and the resolver make of it (a longer one `_plain` refuses)
                 value = int(raw)
                 values[here] = (mark.line + 1, mark.column + 1)
             else:

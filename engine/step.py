@@ -32,6 +32,7 @@ from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
 from engine.model import Choice, Effect, Fragment
+from engine.numbers import bounded
 from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
@@ -153,6 +154,12 @@ class RunawayChain(Exception):
     pass
 
 
+# Moves one action may make, whatever `limits.max_chain` allows: a loop of moves that lint
+# cannot prove (a goto behind an `if:` that always holds) ends here in an error outcome
+# rather than spinning through a huge max_chain. No story needs this many in one action.
+MAX_MOVES = 1_000
+
+
 # ---- the transition ---------------------------------------------------------------------
 
 
@@ -170,6 +177,7 @@ class _Turn:
     queue: deque[Event] = field(default_factory=deque)
     pending_goto: str | None = None
     fired: int = 0
+    moves: int = 0
     trigger: str | None = None  # the rule firing whose effects are being applied
     capped: bool = False
 
@@ -225,7 +233,8 @@ class _Turn:
                 self.raise_event("flag", cause, flag=target, value=kind == "set")
         elif kind in ("give", "take"):
             have = s["items"].get(target, 0)
-            delta = int(e.amount) if kind == "give" else -min(int(e.amount), have)
+            delta = (int(bounded(have, have + int(e.amount))) - have if kind == "give"
+                     else -min(int(e.amount), have))
             if delta:
                 items = dict(s["items"])
                 items[target] = have + delta
@@ -238,7 +247,7 @@ class _Turn:
             stat = self.content.stats[target]
             old = s["stats"].get(target, stat.initial)
             new = {"add": old + e.amount, "sub": old - e.amount, "set": e.amount}[e.op or "set"]
-            new = stat.clamp(new)
+            new = bounded(old, stat.clamp(new))
             if new != old:
                 s["stats"] = {**s["stats"], target: new}
                 self.note("stat", target, new, cause)
@@ -253,6 +262,10 @@ class _Turn:
 
     def award(self, amount: int, reason: str, cause: str) -> None:
         s = self.state
+        # The store holds 64-bit integers: the balance and the points earned stop at
+        # TOTAL_MAX (the ledger records the award as cut, so it still adds up).
+        top = max(s["earned"], s["points"])
+        amount = max(0, int(bounded(top, top + amount)) - top)
         cap = self.content.manifest.daily_points
         if cap is not None:
             room = max(cap - s["day_points"], 0)
@@ -372,6 +385,11 @@ class _Turn:
                 return
             target, self.pending_goto = self.pending_goto, None
             self.fired += 1
+            self.moves += 1
+            if self.moves > MAX_MOVES:
+                raise RunawayChain(
+                    f"runaway chain: more than {MAX_MOVES} moves in one action; the rules keep"
+                    f" moving the player on (the last move was to `{target}`)")
             if self.fired > limit:
                 raise RunawayChain(
                     f"runaway chain: more than {limit} rule firings and moves in one action"

@@ -74,7 +74,7 @@ def test_json_format() -> None:
     assert data[0] == {
         "code": "R002", "name": "unknown-goto", "severity": "error",
         "message": "unknown goto target `hal`", "file": "content/story/main.yaml",
-        "line": 5, "col": 46, "hint": "did you mean `hall`?",
+        "line": 5, "col": 46, "hint": "did you mean `hall`?", "related": [],
     }
     assert json.loads(invoke("lint", "content", "--format", "json")[1]) == []
 
@@ -126,3 +126,43 @@ def test_an_override_cannot_let_a_story_that_does_not_load_pass(tmp_path: Path) 
     code, out = invoke("lint", "content", "--format", "concise", cwd=tmp_path)
     assert code == 1
     assert "Y001 yaml-syntax [error]" in out
+
+
+# ---- snippets of huge lines ------------------------------------------------------------
+
+HUGE = 2_000_000
+
+
+def _huge_story(tmp_path: Path, before: int) -> Path:
+    """A story whose choice line holds an unknown key `bogus` after `before` characters of
+    label (a 2 MB line when `before` is large)."""
+    content = tmp_path / "content"
+    shutil.copytree(CASES / "clean" / "content", content)
+    (content / "story" / "huge.yaml").write_text(
+        "fragments:\n  huge:\n    text: Huge.\n    choices:\n"
+        f'      - {{id: go, text: "{"x" * before}", bogus: 1, goto: huge, tail: "'
+        + "y" * HUGE + '"}\n', encoding="utf-8")
+    return content
+
+
+@pytest.mark.parametrize("before", [HUGE, 10])
+def test_a_snippet_of_a_huge_line_is_cut_around_the_column(tmp_path: Path, before: int) -> None:
+    _huge_story(tmp_path, before)
+    code, out = invoke("lint", "content", cwd=tmp_path)
+    assert code == 1
+    assert len(out) < 3_000
+    lines = out.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.endswith("^ schema-violation"))
+    source, caret = lines[i - 1], lines[i]
+    col = caret.index("^")
+    assert source[col:col + len("bogus")] == "bogus"  # the caret is under the unknown key
+    shown = source.split(" | ", 1)[1]
+    assert shown.endswith("…") and 190 <= len(shown) <= 210
+    assert shown.startswith("…") == (before == HUGE)
+
+
+@pytest.mark.parametrize("fmt", ["concise", "json", "github"])
+def test_other_formats_do_not_echo_a_huge_line(tmp_path: Path, fmt: str) -> None:
+    _huge_story(tmp_path, HUGE)
+    code, out = invoke("lint", "content", "-f", fmt, cwd=tmp_path)
+    assert code == 1 and "bogus" in out and len(out) < 3_000

@@ -129,6 +129,13 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
     limit = ex.playthroughs
     key = abstraction.key
     start = begin(game, role, seed)
+    if not start.ok:  # e.g. a runaway chain on the start: there is nothing to explore
+        err = start.error
+        ex.findings.append(Finding(err.code if err else "error", content.manifest.start,
+                                   f"the start fails: {err.message if err else 'error'}",
+                                   Witness(role, seed, ())))
+        ex.states += 1
+        return None
     parents: list[int] = [-1]
     via: list[str | None] = [None]
     seen = {key(start.state): 0}

@@ -111,7 +111,12 @@ def random_runs(game: Game, *, runs: int = 10_000, seed: int = 0, policy: str = 
         words = len(outcome.screen.text.split()) if outcome.screen else 0
         endings = 0
         result = None
-        while True:
+        if not outcome.ok:  # the start itself is rejected (a runaway chain)
+            result = "error"
+            if len(report.errors) < keep:
+                report.errors.append((Witness(role, run_seed, (), False),
+                                      outcome.error.message if outcome.error else "error"))
+        while result is None:
             state = outcome.state
             here = state["fragment"]
             if fragments[here].ending is not None:

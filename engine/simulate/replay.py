@@ -73,6 +73,8 @@ def record(game: Game, steps: list[str] | tuple[str, ...], *, seed: int = 0,
     role = role if role in m.roles else m.default_role
     locale = locale if locale in m.locales else m.default_locale
     outcome = begin(game, role, seed, locale)
+    if not outcome.ok:
+        raise ReplayError(f"the start: {outcome.error.message if outcome.error else ''}")
     resolved: list[str] = []
     for i, s in enumerate(steps, 1):
         if s != RESTART and "." not in s:
@@ -179,6 +181,11 @@ def run(game: Game, replay: Replay) -> ReplayResult:
         result.warnings.append(f"recorded under content version {replay.content_version}, "
                                f"replayed on {content.version}")
     outcome: Outcome = begin(game, replay.role, replay.seed, replay.locale)
+    if not outcome.ok:
+        err = outcome.error
+        result.divergence = Divergence(0, "", err.code if err else "error",
+                                       f"the start fails: {err.message if err else ''}")
+        return result
     target_hit = replay.target is not None and reached(replay.target, outcome, None)
     for i, s in enumerate(replay.steps, 1):
         here = outcome.state["fragment"]

@@ -25,6 +25,7 @@ import typer
 from cli.settings import DEFAULT_DB, DbOption
 from engine.game import Game, compile_game
 from engine.load import ContentDirError, load
+from engine.numbers import CONTENT_MAX
 from engine.store import SyncStore
 from engine.store.check import check as check_store
 from engine.store.errors import StoreError, StoreOpenError, UnknownPlayer
@@ -130,12 +131,16 @@ def _store(db: Path, content: Path) -> Iterator[SyncStore]:
 
 
 def _amount(text: str) -> int:
+    digits = text.strip()
+    # More digits than any amount can have is refused before int() converts them.
+    if len(digits.lstrip("+-")) > len(str(CONTENT_MAX)):
+        raise _fail(f"the amount must be at most {CONTENT_MAX:,}", 2)
     try:
-        amount = int(text.strip())
+        amount = int(digits)
     except ValueError:
         raise _fail(f"the amount must be a whole number, not `{text}`", 2) from None
-    if amount <= 0:
-        raise _fail(f"the amount must be positive, not {amount}", 2)
+    if not 0 < amount <= CONTENT_MAX:
+        raise _fail(f"the amount must be from 1 to {CONTENT_MAX:,}, not {amount:,}", 2)
     return amount
 
 

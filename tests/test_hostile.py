@@ -232,3 +232,35 @@ def test_graph_png_takes_a_file():
     assert "--png" in result.output
     line = next(x for x in result.output.splitlines() if "--png" in x)
     assert "FILE" in line
+
+
+# ---- admin amounts ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("amount", ["0", "-5", "1.5", "ten", str(2**63 - 1), "9" * 5000,
+                                    "1000000000001"])
+def test_db_grant_refuses_an_amount_out_of_bounds(tmp_path, amount):
+    db = tmp_path / "s.sqlite3"
+    assert invoke("play", str(SAMPLE), "--db", str(db), stdin="quit\n").exit_code == 0
+    before = snapshot(tmp_path)
+    result = invoke("db", "grant", "--db", str(db), "--content", str(SAMPLE), "--", "Guest",
+                    amount, "gift")
+    assert result.exit_code == 2 and "error: the amount must be" in result.output, (
+        result.output)
+    assert len(result.output) < 300
+    assert snapshot(tmp_path) == before
+
+
+def test_the_store_never_grants_past_what_it_can_hold(tmp_path, monkeypatch):
+    from engine.numbers import CONTENT_MAX
+    from engine.store import batch
+    from engine.store.errors import AdminError
+
+    monkeypatch.setattr(batch, "TOTAL_MAX", 100)  # the real one takes a million grants
+    with SyncStore.open(tmp_path / "s.sqlite3", sample_game()) as store:
+        store.register("ana")
+        with pytest.raises(AdminError, match="at most"):
+            store.grant("ana", CONTENT_MAX + 1, "too much")
+        assert store.grant("ana", 100, "all there is").ok
+        refused = store.grant("ana", 1, "one more")
+        assert not refused.ok and refused.error == "too-large"
+        assert store.state("ana")["points"] == 100

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.game import Game
 from engine.migrate import Migration, migrate_state, needs_migration
+from engine.numbers import TOTAL_MAX
 from engine.state import State
 from engine.step import Action, Outcome, action_to_json, step
 from engine.store.errors import KeyConflict, UnknownPlayer
@@ -178,6 +179,9 @@ class Batch:
         if job.op == "revoke" and amount > s["points"]:
             return self._reject(job, rec, "insufficient",
                                 f"cannot revoke {amount}: the balance is {s['points']}")
+        if job.op == "grant" and s["points"] + amount > TOTAL_MAX:
+            return self._reject(job, rec, "too-large",
+                                f"cannot grant {amount}: the balance would pass {TOTAL_MAX:,}")
         signed = amount if job.op == "grant" else -amount
         entry = ledger_entry(signed, reason, f"admin:{actor}", s["turn"], s["day"])
         new = {**s, "points": s["points"] + signed, "earned": max(0, s["earned"] + signed),

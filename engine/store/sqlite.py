@@ -47,6 +47,7 @@ import aiosqlite
 
 from engine.game import Game
 from engine.migrate import needs_migration
+from engine.numbers import CONTENT_MAX
 from engine.state import State
 from engine.step import Action
 from engine.store import admin, leaderboard
@@ -305,6 +306,8 @@ class SqliteStore:
                      actor: str) -> ActionResult:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise AdminError(f"the amount must be a positive whole number, not {amount!r}")
+        if amount > CONTENT_MAX:
+            raise AdminError(f"the amount must be at most {CONTENT_MAX:,}, not {amount:,}")
         if not isinstance(reason, str) or not reason.strip():
             raise AdminError("a reason is required")
         return await self._submit(Job(op, player, key=key, args={

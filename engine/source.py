@@ -28,11 +28,13 @@ from ruamel.yaml.events import (
     StreamStartEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
+from engine.nesting import deepest
 from engine.numbers import CONTENT_MAX, MAX_DIGITS
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -501,6 +503,27 @@ def _utf8_error(raw: bytes, exc: UnicodeDecodeError, path: str) -> Diagnostic:
     )
 
 
+def _place(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _reader_error(exc: ReaderError, text: str, path: str) -> Diagnostic:
+    """A character YAML does not allow (a NUL byte, a control character), where it is."""
+    line, col = _place(text, exc.position if isinstance(exc.position, int) else 0)
+    char = exc.character if isinstance(exc.character, int) else 0
+    what = "a NUL byte" if char == 0 else f"the control character U+{char:04X}"
+    return diag("Y001", f"{what} is not allowed in YAML", Loc(path, line, col),
+                "delete it (editors often show it as ^@ or not at all)" if char == 0 else
+                "delete it, or write it as an escape such as \\x07 in double quotes")
+
+
+def _too_deep(text: str, path: str) -> Diagnostic:
+    line, col, depth = deepest(text)
+    return diag("Y001", f"nesting is too deep to read ({depth} levels here)",
+                Loc(path, line, col), "flatten the structure: no story needs this depth")
+
+
 def _size(n: int) -> str:
     """Bytes, exact, plus a rounded MB figure a reader takes in at a glance."""
     mb = n / (1024 * 1024)
@@ -554,7 +577,11 @@ def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnost
         if "expected a single document" in message:
             hint = "one YAML document per file: remove the `---` separator"
         return None, [*problems, diag("Y001", message, Loc(path, line, col), hint)]
-    except (YAMLError, RecursionError, ValueError) as exc:
+    except ReaderError as exc:
+        return None, [*problems, _reader_error(exc, text, path)]
+    except RecursionError:
+        return None, [*problems, _too_deep(text, path)]
+    except (YAMLError, ValueError) as exc:
         return None, [*problems, diag("Y001", f"invalid YAML: {exc}", Loc(path))]
     if node is None:
         problems.append(diag("Y006", "file holds no YAML document", Loc(path)))
@@ -565,5 +592,5 @@ def read_source(raw: bytes, path: str) -> tuple[SourceFile | None, list[Diagnost
     except _Reject as rej:
         return None, [*problems, rej.diagnostic]
     except RecursionError:
-        return None, [*problems, diag("Y001", "nesting is too deep", Loc(path))]
+        return None, [*problems, _too_deep(text, path)]
     return SourceFile(path, text, data, converter.values, converter.keys), problems

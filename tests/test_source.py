@@ -76,3 +76,25 @@ def test_deep_nesting_does_not_crash() -> None:
     raw = b"a: " + b"[" * 5000 + b"]" * 5000
     problems = codes(raw)
     assert problems and problems[0][0] == "Y001"
+
+
+@pytest.mark.parametrize(("raw", "where", "what"), [
+    (b"a: 1\n\x00", "f.yaml:2:1", "a NUL byte is not allowed"),
+    (b"a: 1\nb: x\x00y\n", "f.yaml:2:5", "a NUL byte is not allowed"),
+    (b"a: 1\nb: \x07\n", "f.yaml:2:4", "the control character U+0007 is not allowed"),
+])
+def test_a_character_yaml_refuses_is_located(raw, where, what):
+    _, problems = read_source(raw, "f.yaml")
+    assert [str(d.loc) for d in problems] == [where]
+    assert what in problems[0].message and "#x" not in problems[0].message
+
+
+@pytest.mark.parametrize(("raw", "where"), [
+    (b"a: [" + b"[" * 3000 + b"]" * 3000 + b"]\n", "f.yaml:1:3004"),
+    (b"a:\n" + b"".join(b"  " * i + b"- x:\n" for i in range(1, 1200)), "f.yaml:1200:2399"),
+])
+def test_nesting_too_deep_to_read_points_at_the_deepest_place(raw, where):
+    _, problems = read_source(raw, "f.yaml")
+    assert [str(d.loc) for d in problems] == [where]
+    assert problems[0].message.startswith("nesting is too deep to read (")
+    assert "recursion" not in problems[0].message

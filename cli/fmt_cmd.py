@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from engine.diagnostics import Loc
+from engine.load import inside_project
 from engine.source import MAX_FILE_BYTES, read_source, too_large
 from engine.yaml_fmt import FormatError, format_text, write_atomic
 
@@ -37,7 +38,9 @@ def _rule_dirs(directory: Path) -> list[Path]:
     extra = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(extra, list):
         return []
-    return [directory / d for d in extra if isinstance(d, str) and (directory / d).is_dir()]
+    root = directory.resolve()
+    return [directory / d for d in extra if isinstance(d, str) and (directory / d).is_dir()
+            and inside_project(root, (root / d).resolve())]
 
 
 def collect(paths: list[Path]) -> tuple[list[Path], list[str]]:

@@ -35,6 +35,7 @@ _CHECKS = [
     CheckInfo("Y008", "unsupported-tag", E, "A YAML tag such as !!python/object is not allowed."),
     # S: schema
     CheckInfo("S001", "schema-violation", E, "A value does not have the shape the format requires."),
+    CheckInfo("S002", "inverted-range", E, "A stat's min is above its max, or its initial value lies outside them."),
     # R: references and identity
     CheckInfo("R001", "duplicate-id", E, "Two declarations share one id."),
     CheckInfo("R002", "unknown-goto", E, "A choice or effect goes to a fragment that does not exist."),
@@ -48,6 +49,8 @@ _CHECKS = [
     CheckInfo("M001", "version-not-semver", E, "The content version is not MAJOR.MINOR.PATCH."),
     CheckInfo("M002", "levels-not-increasing", E, "Level numbers or thresholds do not increase."),
     CheckInfo("M003", "unknown-check", W, "lint.severity names a check that does not exist."),
+    CheckInfo("M004", "rules-outside-project", E, "A rules: directory lies outside the project."),
+    CheckInfo("M005", "migrate-live-fragment", E, "The manifest's migrate: moves saves away from a fragment this version still has."),
     # G: story graph
     CheckInfo("G001", "unreachable-fragment", W, "No path of gotos leads from start to a fragment."),
     CheckInfo("G002", "dead-end", E, "A fragment that is not an ending has no choices."),

@@ -117,6 +117,22 @@ def _read(path: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic], 
     return parsed, problems, raw
 
 
+def project_root(content_dir: Path) -> Path:
+    """The git work tree that holds the content directory, else the directory above it
+    (a story's rules usually sit beside its content: `rules: [../rules]`)."""
+    for d in (content_dir, *content_dir.parents):
+        if (d / ".git").exists():
+            return d
+    return content_dir.parent
+
+
+def inside_project(content_dir: Path, d: Path) -> bool:
+    """Whether a `rules:` directory (resolved) may be read: inside the project, and never
+    a file system's root, whatever the project is."""
+    top = project_root(content_dir)
+    return d != Path(d.anchor) and (d == top or top in d.parents)
+
+
 @without_gc
 def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | None = None
          ) -> LoadResult:
@@ -156,7 +172,13 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
                     if not isinstance(rel, str):
                         continue
                     d = (root_path / rel).resolve()
-                    if d.is_dir():
+                    if not inside_project(root_path, d):
+                        late.append(diag(
+                            "M004", f"rules directory `{rel}` lies outside the project;"
+                            " it is not read", manifest_file.loc(("rules", i)),
+                            "keep rules in the story's git repository, or beside the content"
+                            " directory: `rules: [../rules]`"))
+                    elif d.is_dir():
                         dirs.append(d)
                     else:
                         late.append(diag(

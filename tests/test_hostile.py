@@ -264,3 +264,24 @@ def test_the_store_never_grants_past_what_it_can_hold(tmp_path, monkeypatch):
         refused = store.grant("ana", 1, "one more")
         assert not refused.ok and refused.error == "too-large"
         assert store.state("ana")["points"] == 100
+
+
+# ---- content that points outside itself ---------------------------------------------------
+
+@pytest.mark.parametrize("where", ["/", "/usr/share", "/proc", "../../../../../../.."])
+def test_rules_outside_the_project_are_refused_at_their_line_and_never_read(tmp_path, where):
+    import shutil
+
+    shutil.copytree(SAMPLE, tmp_path / "content")
+    shutil.copytree(SAMPLE.parent / "rules", tmp_path / "rules")
+    game = tmp_path / "content" / "game.yaml"
+    text = game.read_text().replace("rules: [../rules]", f"rules: [../rules, '{where}']")
+    game.write_text(text)
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if x.startswith("rules:"))
+    lint = invoke("lint", str(tmp_path / "content"), "-f", "concise")
+    assert lint.exit_code == 1
+    found = [x for x in lint.output.splitlines() if " M004 " in x]
+    assert len(found) == 1 and f"game.yaml:{line}:" in found[0], lint.output
+    assert "Y00" not in lint.output  # nothing of the system folder was read
+    fmt = invoke("fmt", "--check", str(tmp_path / "content"))
+    assert fmt.exit_code == 0 and "8 files already formatted" in fmt.output, fmt.output

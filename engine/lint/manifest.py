@@ -54,6 +54,35 @@ def severity_keys(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
 
 
 @check
+def migrations_of_live_fragments(content: Content, result: LoadResult
+                                 ) -> Iterator[Diagnostic]:
+    for old, new in content.manifest.migrate.items():
+        if old in content.fragments:
+            yield diag("M005", f"`migrate: {{{old}: {new}}}` moves saves away from `{old}`,"
+                       " which this version still has",
+                       _manifest_loc(content, result, "migrate", old, key=True),
+                       "migrate: is for fragments that were removed or renamed; drop the"
+                       " entry")
+
+
+@check
+def stat_ranges(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    for st in content.stats.values():
+        if st.min is not None and st.max is not None and st.min > st.max:
+            yield diag("S002", f"stat `{st.id}` has min {st.min:g} above max {st.max:g}",
+                       st.loc, "swap them, or drop one")
+        elif not (st.min is None or st.initial >= st.min) or not (
+                st.max is None or st.initial <= st.max):
+            yield diag("S002", f"stat `{st.id}` starts at {st.initial:g}, outside"
+                       f" {_range(st.min, st.max)}", st.loc,
+                       "give it an initial value within its min and max")
+
+
+def _range(low: float | None, high: float | None) -> str:
+    return f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
+
+
+@check
 def translations(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     """A file that translates any text must translate all of them; a file written in the
     default locale only is simply untranslated (players see the default)."""

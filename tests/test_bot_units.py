@@ -78,6 +78,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     ("DIANA_LOG_LEVEL", "LOUD", "DIANA_LOG_LEVEL"),
     ("DIANA_PAGES", "scroll", "DIANA_PAGES must be one of new, edit"),
     ("DIANA_DURABILITY", "off", "DIANA_DURABILITY must be one of full, normal"),
+    ("DIANA_START_RETRIES", "-1", "DIANA_START_RETRIES must be a whole number"),
+    ("DIANA_START_BACKOFF", "soon", "DIANA_START_BACKOFF must be seconds from 0 to 60"),
     ("TELEGRAM_API_BASE", "ftp://x", "TELEGRAM_API_BASE"),
     ("DIANA_CONTENT", "/nonexistent", "not a content directory"),
     ("DIANA_DB", "/nonexistent/dir/db.sqlite3", "does not exist"),

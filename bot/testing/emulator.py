@@ -46,6 +46,8 @@ NOT_MODIFIED = ("Bad Request: message is not modified: specified new message con
 QUERY_TOO_OLD = ("Bad Request: query is too old and response timeout expired or query ID is"
                  " invalid")
 BLOCKED = "Forbidden: bot was blocked by the user"
+SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway",
+                 503: "Service Unavailable", 504: "Gateway Timeout"}
 UPDATE_TYPES = ("message", "edited_message", "callback_query", "inline_query",
                 "my_chat_member", "chat_member", "chat_join_request")
 
@@ -160,7 +162,7 @@ class Emulator:
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.webhook: dict[str, Any] | None = None
-        self.faults: dict[str, list[Any]] = {}  # method -> [remaining, retry_after]
+        self.faults: dict[str, list[Any]] = {}  # method -> [remaining, retry_after, status]
         self.history: dict[int, dict[str, Any]] = {}
         self.pending: list[dict[str, Any]] = []
         self.redeliver: list[dict[str, Any]] = []  # replays, delivered whatever the offset
@@ -261,6 +263,8 @@ class Emulator:
         token = request.match_info["token"]
         method = request.match_info["method"]
         if token != self.token:
+            with self.lock:  # recorded too: a test counts what a bot with a bad token tries
+                self.calls.append(Call(method, {}, 401, "Unauthorized"))
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
         handler = getattr(self, f"api_{method.lower()}", None)
@@ -293,7 +297,9 @@ class Emulator:
             fault = self.faults.get(method.lower())
             if fault and fault[0] > 0:
                 fault[0] -= 1
-                retry = fault[1]
+                status, retry = fault[2], fault[1]
+                if status != 429:
+                    raise ApiError(status, SERVER_ERRORS.get(status, "Internal Server Error"))
                 raise ApiError(429, f"Too Many Requests: retry after {retry}",
                                {"retry_after": retry})
 
@@ -742,10 +748,12 @@ class Emulator:
                 self.redeliver.append(copy.deepcopy(self.history[update_id]))
         self._notify()
 
-    def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """The next `times` calls of `method` get 429 Too Many Requests."""
+    def fail_next(self, method: str, times: int = 1, retry_after: int = 1,
+                  status: int = 429) -> None:
+        """The next `times` calls of `method` get 429 Too Many Requests (or `status`, a
+        5xx: Telegram's side failing for a moment)."""
         with self.lock:
-            self.faults[method.lower()] = [times, retry_after]
+            self.faults[method.lower()] = [times, retry_after, status]
 
     def block(self, user_id: int, blocked: bool = True) -> None:
         with self.lock:

@@ -168,13 +168,15 @@ async def run_polling(config: Config) -> None:
 
 async def run_webhook(config: Config, host: str, port: int, secret: str, path: str,
                       url: str | None) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiogram.webhook.aiohttp_server import setup_application
     from aiohttp import web
+
+    from bot.webhook import MAX_UPDATE_BYTES, UpdateRequestHandler
 
     async with started(config) as (bot, diana):
         dp = make_dispatcher(diana)
-        app = web.Application()
-        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        UpdateRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
                                                                                  path=path)
         setup_application(app, dp, bot=bot)
         runner = web.AppRunner(app, handle_signals=False)

@@ -147,14 +147,17 @@ class Emulator:
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = "diana_test_bot",
                  first_name: str = "Diana", callback_timeout: float = 15.0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 setup_app: Callable[[web.Application, Emulator], None] | None = None
+                 ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.username = username
         self.first_name = first_name
         self.callback_timeout = callback_timeout
         self.host = host
-        self.port = 0
+        self.port = port  # 0: a free one, known once started
+        self.setup_app = setup_app  # more routes on the same server (bot.testing.webchat)
         self.lock = threading.RLock()
         self.users: dict[int, User] = {}
         self.chats: dict[int, list[Message]] = {}
@@ -194,9 +197,11 @@ class Emulator:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
+        if self.setup_app is not None:
+            self.setup_app(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
         assert server is not None
@@ -834,6 +839,8 @@ class EmulatorThread:
                 loop.run_until_complete(self.emulator.start())
             except BaseException as exc:  # reported to the starting thread
                 self._error = exc
+                loop.run_until_complete(self.emulator.stop())  # e.g. the port is taken
+                loop.close()
                 self._ready.set()
                 return
             self._ready.set()

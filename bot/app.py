@@ -22,8 +22,9 @@ from bot.handlers import admin, player
 from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
 from bot.middlewares import FloodMiddleware, InflightMiddleware
 from bot.service import Diana, check_content
+from bot.startup import StartupError, call, check_telegram
 from bot.telegram import JsonSession, RetryAfterMiddleware, pin_response_types, safe
-from engine.game import compile_game
+from engine.game import Game, compile_game
 from engine.store import SqliteStore, StoreError
 
 log = logging.getLogger("diana.bot")
@@ -31,10 +32,6 @@ log = logging.getLogger("diana.bot")
 # Middle-generation collections per full one (the collector's third threshold; CPython's
 # default is 10). See open_diana.
 FULL_COLLECTION_EVERY = 1000
-
-
-class StartupError(Exception):
-    """The bot cannot start (bad content, unusable database); the message says why."""
 
 
 def make_bot(config: Config) -> Bot:
@@ -46,8 +43,8 @@ def make_bot(config: Config) -> Bot:
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-@asynccontextmanager
-async def open_diana(config: Config) -> AsyncIterator[Diana]:
+async def load_game(config: Config) -> Game:
+    """The story, checked and compiled; a StartupError says what is wrong with it."""
     checked = await asyncio.to_thread(check_content, config.content)
     if checked.problem is not None:
         raise StartupError(checked.problem)
@@ -56,7 +53,26 @@ async def open_diana(config: Config) -> AsyncIterator[Diana]:
         raise StartupError(f"the story in {config.content} has {len(checked.errors)} error(s)"
                            + (f", first: {first.loc}: {first.code} {first.message}" if first
                               else "") + "; run `diana lint`")
-    game = compile_game(checked.game_content)
+    return compile_game(checked.game_content)
+
+
+@asynccontextmanager
+async def started(config: Config) -> AsyncIterator[tuple[Bot, Diana]]:
+    """The story (checked first: it needs no network), then the Bot once Telegram has
+    accepted its token, then the store (so a refused token leaves no database behind).
+    The store and the Bot's session are closed on exit."""
+    game = await load_game(config)
+    bot = make_bot(config)
+    try:
+        await check_telegram(bot, config)
+        async with open_diana(config, game) as diana:
+            yield bot, diana
+    finally:
+        await bot.session.close()
+
+
+@asynccontextmanager
+async def open_diana(config: Config, game: Game) -> AsyncIterator[Diana]:
     try:
         store = await SqliteStore.open(config.db, game, durability=config.durability)
     except StoreError as exc:
@@ -141,10 +157,10 @@ async def set_commands(bot: Bot, diana: Diana) -> None:
 
 
 async def run_polling(config: Config) -> None:
-    async with open_diana(config) as diana:
-        bot = make_bot(config)
+    async with started(config) as (bot, diana):
         dp = make_dispatcher(diana)
-        await bot.delete_webhook(drop_pending_updates=False)
+        await call(config, lambda: bot.delete_webhook(drop_pending_updates=False),
+                   "deleteWebhook")
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(),
                                polling_timeout=20, handle_signals=True,
                                close_bot_session=True)
@@ -152,14 +168,15 @@ async def run_polling(config: Config) -> None:
 
 async def run_webhook(config: Config, host: str, port: int, secret: str, path: str,
                       url: str | None) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiogram.webhook.aiohttp_server import setup_application
     from aiohttp import web
 
-    async with open_diana(config) as diana:
-        bot = make_bot(config)
+    from bot.webhook import MAX_UPDATE_BYTES, UpdateRequestHandler
+
+    async with started(config) as (bot, diana):
         dp = make_dispatcher(diana)
-        app = web.Application()
-        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        UpdateRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
                                                                                  path=path)
         setup_application(app, dp, bot=bot)
         runner = web.AppRunner(app, handle_signals=False)
@@ -168,8 +185,9 @@ async def run_webhook(config: Config, host: str, port: int, secret: str, path: s
         await site.start()
         log.info("webhook listening on http://%s:%d%s", host, port, path)
         if url:
-            await bot.set_webhook(url, secret_token=secret,
-                                  allowed_updates=dp.resolve_used_update_types())
+            await call(config, lambda: bot.set_webhook(
+                url, secret_token=secret, allowed_updates=dp.resolve_used_update_types()),
+                "setWebhook")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -37,6 +37,10 @@ class Config:
     drain_timeout: float  # seconds to finish in-flight updates at shutdown
     pages: str = "new"  # one of PAGE_MODES
     durability: str = "full"  # one of DURABILITIES
+    # At start, a network error, a 5xx or a 429 is retried this many times, the first
+    # after start_backoff seconds, doubling (bot.startup)
+    start_retries: int = 4
+    start_backoff: float = 1.0
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={self.db} content={self.content}"
@@ -124,6 +128,17 @@ def load_config(environ: Mapping[str, str] | None = None,
     if durability not in DURABILITIES:
         raise ConfigError(f"DIANA_DURABILITY must be one of {', '.join(DURABILITIES)}, not"
                           f" {durability!r}")
+    retries = get("DIANA_START_RETRIES", "4") or "4"
+    if not re.fullmatch(r"\d{1,3}", retries):
+        raise ConfigError(f"DIANA_START_RETRIES must be a whole number of retries, not"
+                          f" {retries!r}")
+    backoff = get("DIANA_START_BACKOFF", "1") or "1"
+    try:
+        start_backoff = float(backoff)
+    except ValueError:
+        start_backoff = -1.0
+    if not 0 <= start_backoff <= 60:
+        raise ConfigError(f"DIANA_START_BACKOFF must be seconds from 0 to 60, not {backoff!r}")
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():
         raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
@@ -133,4 +148,5 @@ def load_config(environ: Mapping[str, str] | None = None,
     return Config(token=token, api_base=base, db=db, content=content,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
                   rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages,
-                  durability=durability)
+                  durability=durability, start_retries=int(retries),
+                  start_backoff=start_backoff)

@@ -143,7 +143,8 @@ def achievements(game: Game, state: State, locale: str) -> list[str]:
 
 
 def join_lines(lines: list[str]) -> list[str]:
-    """Already-escaped lines packed into messages under the limit."""
+    """Already-escaped lines packed into messages under the limit (a line longer than a
+    message stays whole: cut plain text first, as plain_messages does)."""
     parts: list[str] = []
     current: list[str] = []
     size = 0
@@ -157,6 +158,22 @@ def join_lines(lines: list[str]) -> list[str]:
     if current:
         parts.append("\n".join(current))
     return parts
+
+
+def plain_messages(text: str, limit: int = SAFE) -> list[str]:
+    """Plain text as HTML messages under the limit, split between lines; a line too long
+    for one message is cut at sentence ends or spaces, inside a word only when it has
+    none (so nothing is dropped, as a message over the limit would be)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        pieces = _cut(line, limit) if units(line) > limit else [line]
+        lines.extend(escape(piece, quote=False) for piece in pieces)
+    return join_lines(lines)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, or its first characters and a visible "…" when it is longer than `limit`."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def leaderboard(top: list[RankEntry], me: Standing | None, kind: str, locale: str) -> str:

@@ -1,21 +1,33 @@
-"""`diana bot run` (long polling) and `diana bot webhook` (an aiohttp server)."""
+"""`diana bot run` (long polling), `diana bot webhook` (an aiohttp server) and `diana bot
+dev` (the bot against the Bot API emulator, played in a local web chat page)."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
-from typing import Annotated
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.testing import EmulatorThread
+
 app = typer.Typer(help="Run the Telegram bot.", no_args_is_help=True)
 
+DEV_PORT = 8600
+DEV_USER_ID = 1  # the local player of `diana bot dev` (player tg:1), an admin there
 
-def _setup() -> object:
+
+def _setup(environ: Mapping[str, str] | None = None) -> Config:
     from bot.config import ConfigError, load_config
 
     try:
-        config = load_config()
+        config = load_config(environ)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -51,11 +63,12 @@ def _loop_runner():
 def run() -> None:
     """Long polling. Settings come from the environment or .env: BOT_TOKEN,
     TELEGRAM_API_BASE, DIANA_DB, DIANA_CONTENT, DIANA_ADMINS, DIANA_LOG_LEVEL,
-    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES, DIANA_DURABILITY."""
+    DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES, DIANA_DURABILITY,
+    DIANA_START_RETRIES, DIANA_START_BACKOFF."""
     config = _setup()
     from bot.app import run_polling
 
-    _run(lambda: run_polling(config))  # type: ignore[arg-type]
+    _run(lambda: run_polling(config))
 
 
 @app.command()
@@ -79,4 +92,58 @@ def webhook(
     config = _setup()
     from bot.app import run_webhook
 
-    _run(lambda: run_webhook(config, host, port, secret, path, url))  # type: ignore[arg-type]
+    _run(lambda: run_webhook(config, host, port, secret, path, url))
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Port of the chat page and the Bot API emulator,"
+                                      " on 127.0.0.1 only (0: any free port).")] = DEV_PORT,
+) -> None:
+    """Play the story locally without Telegram: the bundled Bot API emulator serves a web
+    chat page on 127.0.0.1, and the real bot talks to it over HTTP as it would to
+    Telegram. DIANA_CONTENT, DIANA_DB and the other settings as for `bot run`; no
+    BOT_TOKEN needed. The local player is an admin (/reload after editing the story)."""
+    from bot.config import ConfigError, read_dotenv
+    from bot.testing import EmulatorThread
+    from bot.testing.webchat import LocalUser, add_chat
+
+    user = LocalUser(DEV_USER_ID, "Writer")
+    emu = EmulatorThread(port=port, setup_app=lambda web_app, e: add_chat(web_app, e, user))
+    try:
+        emu.start()
+    except OSError as exc:
+        why = ("in use" if exc.errno == errno.EADDRINUSE
+               else f"{exc.strerror or exc}")
+        typer.echo(f"error: --port {port}: cannot listen on 127.0.0.1:{port} ({why}); pick"
+                   " another port", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        try:
+            admins = os.environ.get("DIANA_ADMINS") or read_dotenv(
+                Path(os.environ.get("DIANA_ENV_FILE", ".env"))).get("DIANA_ADMINS", "")
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        # a fake token and the emulator's address: the bot needs no Telegram here
+        config = _setup({**os.environ, "BOT_TOKEN": emu.token,
+                         "TELEGRAM_API_BASE": emu.base_url,
+                         "DIANA_ADMINS": ",".join(filter(None, (admins, str(user.id))))})
+        _run(lambda: _dev(config, emu))
+    finally:
+        emu.stop()
+
+
+async def _dev(config: Config, emu: EmulatorThread) -> None:
+    """The bot, and how to play once it polls the emulator."""
+    from bot.app import run_polling
+
+    bot = asyncio.ensure_future(run_polling(config))
+    while not emu.polls and not bot.done():
+        await asyncio.wait({bot}, timeout=0.05)
+    if not bot.done():
+        typer.echo(f"Diana dev: the story in {config.content}, players in {config.db}.\n"
+                   f"Play at {emu.base_url}/ in a browser: send /start, tap the buttons."
+                   f" You are player tg:{DEV_USER_ID}, an admin (/reload after editing"
+                   " the story, /stats, /player).\nCtrl-C stops the bot and the emulator.")
+    await bot

@@ -13,6 +13,7 @@ import pytest
 from botkit import ADMIN, BotProcess, running_bot, start
 from storekit import game_of
 
+from bot.handlers.admin import MAX_REASON
 from engine.store import SyncStore
 from engine.store.check import check
 
@@ -428,6 +429,38 @@ def test_language_switch_makes_the_next_page_spanish(bot):
     assert "Juega pulsando" in reply.shown
     (changed,) = [d for who, _, d in events(bot, "profile") if who == "tg:117"]
     assert changed == {"actor": "tg:117", "locale": {"from": "en", "to": "es"}}
+
+
+def test_an_over_long_grant_reason_is_refused_with_a_reply_and_nothing_applied(bot):
+    # (after the tests that count the admin's grants and messages)
+    start(bot, 120, name="Cy")
+    reason = " ".join(["a-long-reason"] * 300)  # about 4,200 characters, a whole message
+    text = admin_says(bot, f"/grant 120 5 {reason}")
+    assert f"The reason is {len(reason)} characters; at most {MAX_REASON}." in text
+    assert len(text) < 400
+    assert not [d for who, _, d in events(bot, "grant") if who == "tg:120"]
+    (refused,) = [d for _, ok, d in events(bot, "admin:grant")
+                  if d["args"].startswith("120 5 a-long") and ok == 0]
+    assert refused["refused"].startswith("✗ The reason is")
+    at_bound = "r" * MAX_REASON
+    assert f"Granted 5 Coins to tg:120 ({at_bound})" in admin_says(
+        bot, f"/grant 120 5 {at_bound}")
+
+
+def test_player_shows_the_ledger_line_when_a_reason_is_long(bot):
+    p, _ = start(bot, 121, name="Di")
+    with SyncStore.open(bot.db, game_of(bot.content)) as store:  # as `diana db grant` can
+        store.grant("tg:121", 7, "z" * 5000, actor="test")
+    before = p.count()
+    p.send("/start")  # the bot reads the save again on its next action for this player
+    p.wait_page(before)
+    admin = bot.player(ADMIN, name="Boss")
+    before = admin.count()
+    text = admin_says(bot, "/player 121")
+    replies = admin.messages()[before:]
+    assert all(len(m.shown) <= 4096 for m in replies)
+    (ledger,) = [line for line in text.splitlines() if line.startswith("Ledger (last 5): ")]
+    assert f"+7 {'z' * (MAX_REASON - 1)}…" in ledger and "z" * MAX_REASON not in ledger
 
 
 def test_store_invariants_hold(bot):

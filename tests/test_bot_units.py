@@ -38,7 +38,7 @@ from bot.telegram import (
     safe,
 )
 from bot.testing.html import html_to_plain
-from bot.views import split_blocks, units
+from bot.views import plain_messages, split_blocks, units
 from engine.screen import ChoiceView, Screen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     ("DIANA_LOG_LEVEL", "LOUD", "DIANA_LOG_LEVEL"),
     ("DIANA_PAGES", "scroll", "DIANA_PAGES must be one of new, edit"),
     ("DIANA_DURABILITY", "off", "DIANA_DURABILITY must be one of full, normal"),
+    ("DIANA_START_RETRIES", "-1", "DIANA_START_RETRIES must be a whole number"),
+    ("DIANA_START_BACKOFF", "soon", "DIANA_START_BACKOFF must be seconds from 0 to 60"),
     ("TELEGRAM_API_BASE", "ftp://x", "TELEGRAM_API_BASE"),
     ("DIANA_CONTENT", "/nonexistent", "not a content directory"),
     ("DIANA_DB", "/nonexistent/dir/db.sqlite3", "does not exist"),
@@ -122,6 +124,23 @@ def test_split_cuts_an_overlong_paragraph_at_words():
     assert len(parts) >= 3
     assert all(units(html_to_plain(p)) <= 4096 for p in parts)
     assert " ".join(html_to_plain(p) for p in parts).split() == text.split()
+
+
+@pytest.mark.parametrize("line", [
+    " ".join(["word"] * 3000),  # an over-long line of words: cut between words
+    "x" * 9000,  # one word longer than a message: cut inside it
+    "<&>" * 2500,  # escaping makes it longer than it reads
+])
+def test_plain_text_is_split_and_nothing_is_dropped(line):
+    text = f"head\n{line}\ntail"
+    parts = plain_messages(text)
+    assert len(parts) >= 2
+    plain = [html_to_plain(p) for p in parts]
+    assert all(units(p) <= 4096 for p in plain)
+    assert "".join(plain).replace("\n", "").replace(" ", "") == text.replace(
+        "\n", "").replace(" ", "")
+    if " " in line:
+        assert all(not p.endswith("wor") for p in plain)  # whole words only
 
 
 def test_callback_data_fits_and_round_trips():

@@ -9,7 +9,6 @@ import asyncio
 import logging
 import re
 import time
-from html import escape
 from typing import Any
 
 from aiogram import Bot, Router
@@ -30,6 +29,9 @@ from engine.store import AdminError, Stats, StoreError, UnknownPlayer
 log = logging.getLogger("diana.bot")
 ADMIN_COMMANDS = ("stats", "reload", "grant", "player", "fragments")
 MAX_GRANT = 1_000_000
+# A grant's reason, in characters: it is shown in /player's ledger line (five of them) and
+# in the /grant reply, and a longer one was usually a mistake (a pasted text)
+MAX_REASON = 200
 BAR = 12  # the funnel's widest bar, in blocks
 
 
@@ -85,8 +87,7 @@ def router() -> Router:
             audit, ok = {"args": args, "error": str(exc)}, False
         if audit is not None:
             await diana.audit(actor, f"admin:{name}", audit, ok=ok)
-        lines = [escape(line, quote=False) for line in text.split("\n")]
-        for part in views.join_lines(lines):
+        for part in views.plain_messages(text):
             await safe(message.answer(part), f"sendMessage(/{name})")
         if chart is not None:
             await send_funnel(message, diana, chart)
@@ -184,7 +185,8 @@ async def reload(diana: Diana, actor: str) -> tuple[str, dict[str, Any]]:
 
 async def grant(diana: Diana, args: str, actor: str, key: str) -> tuple[str, bool]:
     """The reply, and whether the grant reached the store (and so its audit trail)."""
-    usage = "Usage: /grant USER AMOUNT REASON — USER is a Telegram id, AMOUNT a positive number"
+    usage = ("Usage: /grant USER AMOUNT REASON — USER is a Telegram id, AMOUNT a positive"
+             f" number, REASON at most {MAX_REASON} characters")
     parts = args.split(maxsplit=2)
     if len(parts) < 3:
         return usage, False
@@ -193,8 +195,12 @@ async def grant(diana: Diana, args: str, actor: str, key: str) -> tuple[str, boo
         return f"✗ `{parts[0]}` is not a Telegram user id. {usage}", False
     if not re.fullmatch(r"\d{1,7}", parts[1]) or not 0 < int(parts[1]) <= MAX_GRANT:
         return f"✗ `{parts[1]}` is not an amount from 1 to {MAX_GRANT}. {usage}", False
+    reason = parts[2].strip()
+    if len(reason) > MAX_REASON:
+        return (f"✗ The reason is {len(reason)} characters; at most {MAX_REASON}. Nothing"
+                " was granted.", False)
     try:
-        result = await diana.store.grant(who, int(parts[1]), parts[2], key=key, actor=actor)
+        result = await diana.store.grant(who, int(parts[1]), reason, key=key, actor=actor)
     except UnknownPlayer:
         return f"✗ No player {who}.", False
     except AdminError as exc:
@@ -202,7 +208,7 @@ async def grant(diana: Diana, args: str, actor: str, key: str) -> tuple[str, boo
     if result.replayed:
         return f"Already granted (update {key}); nothing changed.", True
     currency = views.currency(diana.game, "en")
-    return (f"✓ Granted {parts[1]} {currency} to {who} ({parts[2]}); balance"
+    return (f"✓ Granted {parts[1]} {currency} to {who} ({reason}); balance"
             f" {result.summary.get('points')}.", True)
 async def player(diana: Diana, args: str, actor: str) -> str:
     who = parse_player(args)
@@ -225,7 +231,8 @@ async def player(diana: Diana, args: str, actor: str) -> str:
         f"Achievements {len(state['achievements'])}/{len(content.achievements)}:"
         f" {', '.join(state['achievements']) or '-'}",
         f"Endings: {', '.join(state['endings']) or '-'}",
-        "Ledger (last 5): " + "; ".join(f"{e['amount']:+} {e['reason']}"
+        # reasons written elsewhere (`diana db grant`, older saves) may be any length
+        "Ledger (last 5): " + "; ".join(f"{e['amount']:+} {views.clip(e['reason'], MAX_REASON)}"
                                          for e in state["ledger"][-5:]),
     ])
 

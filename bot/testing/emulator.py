@@ -46,6 +46,8 @@ NOT_MODIFIED = ("Bad Request: message is not modified: specified new message con
 QUERY_TOO_OLD = ("Bad Request: query is too old and response timeout expired or query ID is"
                  " invalid")
 BLOCKED = "Forbidden: bot was blocked by the user"
+SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway",
+                 503: "Service Unavailable", 504: "Gateway Timeout"}
 UPDATE_TYPES = ("message", "edited_message", "callback_query", "inline_query",
                 "my_chat_member", "chat_member", "chat_join_request")
 
@@ -145,14 +147,17 @@ class Emulator:
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = "diana_test_bot",
                  first_name: str = "Diana", callback_timeout: float = 15.0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 setup_app: Callable[[web.Application, Emulator], None] | None = None
+                 ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.username = username
         self.first_name = first_name
         self.callback_timeout = callback_timeout
         self.host = host
-        self.port = 0
+        self.port = port  # 0: a free one, known once started
+        self.setup_app = setup_app  # more routes on the same server (bot.testing.webchat)
         self.lock = threading.RLock()
         self.users: dict[int, User] = {}
         self.chats: dict[int, list[Message]] = {}
@@ -160,7 +165,7 @@ class Emulator:
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.webhook: dict[str, Any] | None = None
-        self.faults: dict[str, list[Any]] = {}  # method -> [remaining, retry_after]
+        self.faults: dict[str, list[Any]] = {}  # method -> [remaining, retry_after, status]
         self.history: dict[int, dict[str, Any]] = {}
         self.pending: list[dict[str, Any]] = []
         self.redeliver: list[dict[str, Any]] = []  # replays, delivered whatever the offset
@@ -192,9 +197,11 @@ class Emulator:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
+        if self.setup_app is not None:
+            self.setup_app(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
         assert server is not None
@@ -261,6 +268,8 @@ class Emulator:
         token = request.match_info["token"]
         method = request.match_info["method"]
         if token != self.token:
+            with self.lock:  # recorded too: a test counts what a bot with a bad token tries
+                self.calls.append(Call(method, {}, 401, "Unauthorized"))
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
         handler = getattr(self, f"api_{method.lower()}", None)
@@ -293,7 +302,9 @@ class Emulator:
             fault = self.faults.get(method.lower())
             if fault and fault[0] > 0:
                 fault[0] -= 1
-                retry = fault[1]
+                status, retry = fault[2], fault[1]
+                if status != 429:
+                    raise ApiError(status, SERVER_ERRORS.get(status, "Internal Server Error"))
                 raise ApiError(429, f"Too Many Requests: retry after {retry}",
                                {"retry_after": retry})
 
@@ -742,10 +753,12 @@ class Emulator:
                 self.redeliver.append(copy.deepcopy(self.history[update_id]))
         self._notify()
 
-    def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """The next `times` calls of `method` get 429 Too Many Requests."""
+    def fail_next(self, method: str, times: int = 1, retry_after: int = 1,
+                  status: int = 429) -> None:
+        """The next `times` calls of `method` get 429 Too Many Requests (or `status`, a
+        5xx: Telegram's side failing for a moment)."""
         with self.lock:
-            self.faults[method.lower()] = [times, retry_after]
+            self.faults[method.lower()] = [times, retry_after, status]
 
     def block(self, user_id: int, blocked: bool = True) -> None:
         with self.lock:
@@ -826,6 +839,8 @@ class EmulatorThread:
                 loop.run_until_complete(self.emulator.start())
             except BaseException as exc:  # reported to the starting thread
                 self._error = exc
+                loop.run_until_complete(self.emulator.stop())  # e.g. the port is taken
+                loop.close()
                 self._ready.set()
                 return
             self._ready.set()

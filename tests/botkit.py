@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from prockit import kill_group, spawn
 
 from bot.testing import EmulatorThread, Message
 
@@ -38,11 +41,9 @@ class BotProcess:
     def stop(self, timeout: float = 15) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        kill_group(self.proc)  # whatever it left running, or itself after the time-out
         return self.proc.returncode
 
 
@@ -55,8 +56,8 @@ def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
             "DIANA_DB": str(db), "DIANA_CONTENT": str(content), "DIANA_ADMINS": str(ADMIN),
             "DIANA_LOG_LEVEL": "INFO", "DIANA_ENV_FILE": str(tmp / "none.env"), **env}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "bot", "run"], cwd=ROOT,
-                                env=full, stdout=out, stderr=subprocess.STDOUT)
+        proc = spawn([sys.executable, "-m", "cli.main", "bot", "run"], cwd=ROOT, env=full,
+                     stdout=out, stderr=subprocess.STDOUT)
     bot = BotProcess(emu, proc, content, db, log)
     try:
         emu.wait_for(lambda: emu.polls or proc.poll() is not None, 30, what="the bot to poll")

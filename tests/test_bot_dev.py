@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 from botkit import ROOT, STORY
+from prockit import kill_group, spawn
 
 T = TypeVar("T")
 
@@ -70,8 +71,8 @@ def dev(tmp_path_factory) -> Iterator[Dev]:
                DIANA_ENV_FILE=str(tmp / "none.env"))
     out, err = tmp / "stdout", tmp / "stderr"
     with out.open("wb") as o, err.open("wb") as e:
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "bot", "dev", "--port", "0"],
-                                cwd=ROOT, env=env, stdout=o, stderr=e, start_new_session=True)
+        proc = spawn([sys.executable, "-m", "cli.main", "bot", "dev", "--port", "0"],
+                     cwd=ROOT, env=env, stdout=o, stderr=e)
     try:
         found = wait_for(lambda: proc.poll() is not None
                          or re.search(r"http://127\.0\.0\.1:\d+/", out.read_text()),
@@ -79,9 +80,7 @@ def dev(tmp_path_factory) -> Iterator[Dev]:
         assert proc.poll() is None, out.read_text() + err.read_text()
         yield Dev(proc, found.group(0), out, err, tmp / "dev.sqlite3")  # type: ignore[union-attr]
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        kill_group(proc)
 
 
 def test_it_prints_how_to_play(dev):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from botkit import ROOT, STORY
+from prockit import kill_group, spawn
 
 from bot.app import make_bot
 from bot.config import load_config
@@ -42,15 +42,12 @@ def bot_env(tmp: Path, token: str, base: str, **extra: str) -> dict[str, str]:
 
 def diana_bot(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     """Run `diana bot ARGS` to its end in its own process group: status, stdout, stderr."""
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "bot", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = spawn([sys.executable, "-m", "cli.main", "bot", *args], cwd=ROOT, env=env,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        kill_group(proc)
     return proc.returncode, out, err
 
 

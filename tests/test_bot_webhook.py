@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botkit import ROOT, STORY, Player
+from prockit import kill_group, spawn
 
 from bot.testing import EmulatorThread
 
@@ -79,10 +80,9 @@ def hook(tmp_path_factory) -> Iterator[Hook]:
                "DIANA_ENV_FILE": str(tmp / "none")}
         log = tmp / "bot.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "cli.main", "bot", "webhook",
-                                     "--port", str(port), "--secret", SECRET, "--url", url],
-                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = spawn([sys.executable, "-m", "cli.main", "bot", "webhook", "--port",
+                          str(port), "--secret", SECRET, "--url", url],
+                         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         h = Hook(emu, proc, url, log, tmp / "db.sqlite3")
         try:
             emu.wait_for(lambda: emu.webhook or proc.poll() is not None, 30,
@@ -90,9 +90,7 @@ def hook(tmp_path_factory) -> Iterator[Hook]:
             assert proc.poll() is None, h.output()
             yield h
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+            kill_group(proc)
 
 
 def test_webhook_mode_plays_and_checks_the_secret(hook):

@@ -31,7 +31,7 @@ from engine.store.check import check as check_store
 from engine.store.errors import StoreError, StoreOpenError, UnknownPlayer
 from engine.store.migrations import LATEST
 from engine.store.periods import BOARD_KINDS
-from engine.store.sqlite import prepare
+from engine.store.sqlite import MAX_REASON, prepare
 
 DEFAULT_CONTENT = Path("content")
 
@@ -140,13 +140,17 @@ def _amount(text: str) -> int:
     except ValueError:
         raise _fail(f"the amount must be a whole number, not `{text}`", 2) from None
     if not 0 < amount <= CONTENT_MAX:
-        raise _fail(f"the amount must be from 1 to {CONTENT_MAX:,}, not {amount:,}", 2)
+        raise _fail(f"the amount must be positive and at most {CONTENT_MAX:,}, not {amount:,}",
+                    2)
     return amount
 
 
 def _reason(text: str) -> str:
     if not text.strip():
         raise _fail("a reason is required (it is recorded in the ledger)", 2)
+    if len(text.strip()) > MAX_REASON:
+        raise _fail(f"a reason has at most {MAX_REASON} characters, not"
+                    f" {len(text.strip()):,}", 2)
     return text.strip()
 
 

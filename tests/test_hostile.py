@@ -285,3 +285,18 @@ def test_rules_outside_the_project_are_refused_at_their_line_and_never_read(tmp_
     assert "Y00" not in lint.output  # nothing of the system folder was read
     fmt = invoke("fmt", "--check", str(tmp_path / "content"))
     assert fmt.exit_code == 0 and "8 files already formatted" in fmt.output, fmt.output
+
+
+def test_db_grant_refuses_a_reason_over_the_bound(tmp_path):
+    from engine.store.sqlite import MAX_REASON
+
+    db = tmp_path / "s.sqlite3"
+    assert invoke("play", str(SAMPLE), "--db", str(db), stdin="quit\n").exit_code == 0
+    before = snapshot(tmp_path)
+    result = invoke("db", "grant", "--db", str(db), "--content", str(SAMPLE), "Guest", "5",
+                    "r" * (MAX_REASON + 1))
+    assert result.exit_code == 2
+    assert f"error: a reason has at most {MAX_REASON} characters" in result.output
+    assert snapshot(tmp_path) == before
+    assert invoke("db", "grant", "--db", str(db), "--content", str(SAMPLE), "Guest", "5",
+                  "r" * MAX_REASON).exit_code == 0

@@ -25,13 +25,11 @@ from cli.render import concise
 from engine.requirements import level_of
 from engine.stats import story_order
 from engine.store import AdminError, Stats, StoreError, UnknownPlayer
+from engine.store.sqlite import MAX_REASON
 
 log = logging.getLogger("diana.bot")
 ADMIN_COMMANDS = ("stats", "reload", "grant", "player", "fragments")
 MAX_GRANT = 1_000_000
-# A grant's reason, in characters: it is shown in /player's ledger line (five of them) and
-# in the /grant reply, and a longer one was usually a mistake (a pasted text)
-MAX_REASON = 200
 BAR = 12  # the funnel's widest bar, in blocks
 
 

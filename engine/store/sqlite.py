@@ -92,6 +92,9 @@ from engine.store.records import Record
 __all__ = ["WRITERS", "SqliteStore", "prepare"]
 
 WRITERS = ("thread", "process")
+# A grant's or revoke's reason, in characters: it is one line of the ledger, of /player
+# and of the /grant reply, and a longer one was usually a mistake (a pasted text).
+MAX_REASON = 200
 # Batches computed again when another process changed their saves (or applied their keys).
 RETRIES = 12
 
@@ -310,6 +313,9 @@ class SqliteStore:
             raise AdminError(f"the amount must be at most {CONTENT_MAX:,}, not {amount:,}")
         if not isinstance(reason, str) or not reason.strip():
             raise AdminError("a reason is required")
+        if len(reason.strip()) > MAX_REASON:
+            raise AdminError(f"a reason has at most {MAX_REASON} characters, not"
+                             f" {len(reason.strip()):,}")
         return await self._submit(Job(op, player, key=key, args={
             "amount": amount, "reason": reason.strip(), "actor": actor}))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -300,3 +301,79 @@ def test_db_grant_refuses_a_reason_over_the_bound(tmp_path):
     assert snapshot(tmp_path) == before
     assert invoke("db", "grant", "--db", str(db), "--content", str(SAMPLE), "Guest", "5",
                   "r" * MAX_REASON).exit_code == 0
+
+
+# ---- hostile content through every writer's command -------------------------------------
+
+def _edit(rel: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        path = root / rel
+        text = path.read_text()
+        assert old in text, (rel, old)
+        path.write_text(text.replace(old, new, 1))
+    return apply
+
+
+def _append(rel: str, raw: bytes) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        with (root / rel).open("ab") as f:
+            f.write(raw)
+    return apply
+
+
+STORY1 = "content/story/01_invitation.yaml"
+LOOP_RULES = (b"\n  - id: hostile_there\n    when: {event: enter, fragment: prologue}\n"
+              b"    then: [{goto: garden_wall}]\n"
+              b"  - id: hostile_back\n    when: {event: enter, fragment: garden_wall}\n"
+              b"    then: [{goto: prologue}]\n")
+HOSTILE_CONTENT: dict[str, tuple[Callable[[Path], None], str]] = {
+    "goto-loop": (_append("rules/rules.yaml", LOOP_RULES), "G007 forced-move-cycle"),
+    "points-past-64-bits": (_edit(STORY1, "on_enter:\n", "on_enter:\n      - award:"
+                                  " {points: 9223372036854775808, reason: greed}\n"),
+                            "S001 schema-violation"),
+    "5000-digit-number": (_edit(STORY1, "on_enter:\n", "on_enter:\n      - award:"
+                                f" {{points: {'9' * 5000}, reason: greed}}\n"),
+                          "S001 schema-violation"),
+    "2-MB-line": (_edit(STORY1, "on_enter:\n", f"on_enter:\n      - award: {{points: 1,"
+                        f" reason: {'x' * 2_000_000}, bad: 1}}\n"), "S001 schema-violation"),
+    "nul-byte": (_append(STORY1, b"\x00"), "Y001 yaml-syntax"),
+    "nesting-too-deep": (_append(STORY1, b"deep: " + b"[" * 3000 + b"]" * 3000 + b"\n"),
+                         "Y001 yaml-syntax"),
+    "rules-at-the-root": (_edit("content/game.yaml", "rules: [../rules]",
+                                "rules: [../rules, /]"), "M004 rules-outside-project"),
+    "inverted-stat": (_edit("rules/world.yaml", "initial: 0, min: 0, max: 10",
+                            "initial: 0, min: 10, max: 0"), "S002 inverted-range"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_CONTENT)
+def test_hostile_content_through_every_command(tmp_path, case):
+    import shutil
+
+    make, expected = HOSTILE_CONTENT[case]
+    shutil.copytree(SAMPLE, tmp_path / "content")
+    shutil.copytree(SAMPLE.parent / "rules", tmp_path / "rules")
+    make(tmp_path)
+    content, db = str(tmp_path / "content"), str(tmp_path / "p.sqlite3")
+    before = snapshot(tmp_path)
+    lint = invoke("lint", content, env={"COLUMNS": "200"})
+    assert lint.exit_code == 1, lint.output[-2000:]
+    located = [x for x in lint.output.splitlines() if expected in x]
+    assert located and re.match(r"^\S+\.yaml:\d+:\d+: ", located[0]), lint.output[-2000:]
+    assert max(map(len, lint.output.splitlines())) < 1000  # no line echoed whole
+    assert invoke("lint", content, "-f", "json").exit_code == 1
+    assert invoke("lint", content, "--deep", "--max-states", "200").exit_code == 1
+    for command in (["graph", content], ["simulate", content, "--mode", "random", "--runs",
+                                         "3"], ["play", content, "--db", db]):
+        result = invoke(*command, stdin="1\nquit\n")
+        assert result.exit_code == 1, (command, result.output[-2000:])
+        assert "diana lint" in result.output, (command, result.output[-2000:])
+    assert invoke("fmt", "--check", content).exit_code in (0, 1)
+    assert snapshot(tmp_path) == before
+    # Scaffolding writes into a story that loads (lint errors and all), never into one
+    # that does not.
+    new = invoke("new", "fragment", "added", "--dir", content, "--from", "prologue",
+                 "--choice", "Added")
+    assert new.exit_code in (0, 1), new.output[-2000:]
+    if new.exit_code == 1:
+        assert "nothing written" in new.output and snapshot(tmp_path) == before

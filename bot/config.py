@@ -74,6 +74,15 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _seconds(text: str, most: float = float("inf")) -> float | None:
+    """A number of seconds from 0 to `most`, or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 <= value <= most else None
+
+
 def load_config(environ: Mapping[str, str] | None = None,
                 dotenv: Path | None = None) -> Config:
     env = dict(os.environ if environ is None else environ)
@@ -115,11 +124,8 @@ def load_config(environ: Mapping[str, str] | None = None,
         raise ConfigError(f"DIANA_RATE_LIMIT must look like 20/10 (updates per seconds), not"
                           f" {rate!r}")
     drain = get("DIANA_DRAIN_TIMEOUT", "10") or "10"
-    try:
-        drain_timeout = float(drain)
-    except ValueError:
-        drain_timeout = -1.0
-    if drain_timeout < 0:
+    drain_timeout = _seconds(drain)
+    if drain_timeout is None:
         raise ConfigError(f"DIANA_DRAIN_TIMEOUT must be a number of seconds, not {drain!r}")
     pages = (get("DIANA_PAGES", "new") or "new").lower()
     if pages not in PAGE_MODES:
@@ -133,11 +139,8 @@ def load_config(environ: Mapping[str, str] | None = None,
         raise ConfigError(f"DIANA_START_RETRIES must be a whole number of retries, not"
                           f" {retries!r}")
     backoff = get("DIANA_START_BACKOFF", "1") or "1"
-    try:
-        start_backoff = float(backoff)
-    except ValueError:
-        start_backoff = -1.0
-    if not 0 <= start_backoff <= 60:
+    start_backoff = _seconds(backoff, most=60)
+    if start_backoff is None:
         raise ConfigError(f"DIANA_START_BACKOFF must be seconds from 0 to 60, not {backoff!r}")
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():

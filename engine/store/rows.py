@@ -39,7 +39,7 @@ INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, le
 
 HEADER = struct.Struct(">I")
 # How long a connection waits for another process's write lock. Several processes may
-# share one file (the bot and `diana db …`, several workers): each waits its turn, and only
+# share one file (the bot, `diana db …`, `diana play`): each waits its turn, and only
 # a lock held this long is an error.
 BUSY_TIMEOUT_MS = 30_000
 # The writers' own checkpoints are a backstop: checkpoint.py runs them in the background.

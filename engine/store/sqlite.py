@@ -22,8 +22,8 @@ is read (`resume`, `state`) or acted on, and written back once with a `migrate` 
 The content is swapped by `swap_game`, a job of its own: every job queued before it is
 computed under the old content, every job after it under the new one, never a mix.
 
-Any number of processes may write one database file (the bot and `diana db …`, several
-bots): each batch takes SQLite's write lock (waiting for it up to connect.BUSY_TIMEOUT_MS),
+Any number of processes may write one database file (the bot, `diana db …`, `diana play`):
+each batch takes SQLite's write lock (waiting for it up to rows.BUSY_TIMEOUT_MS),
 ledger ids are taken from the database at write time (rows.py), and saves are updated
 with an optimistic version check: a save another process changed fails the batch, which
 drops the cache and is computed again from the committed rows, up to RETRIES times. Reads

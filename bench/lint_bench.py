@@ -11,7 +11,9 @@ Generates a valid story with `engine.synth` into a temporary directory, then:
   and the rest (walking the directory, hashing, sorting, severities);
 - runs `diana lint DIR` and `diana fmt --check DIR` (as `python -m cli.main`, from this
   tree) as cold subprocesses R times each, alternated, and prints the median wall times
-  (interpreter start and imports included) and their ratio;
+  (interpreter start and imports included) and their ratio; the synthetic story is in the
+  canonical layout, so this times fmt's quick check (engine/fmt_fast.py), not ruamel's
+  round trip, which a file outside that check's subset still takes;
 - with --profile, prints the top of a cProfile of one in-process run.
 
 The target from the issue: under 3 s for 10,000 fragments on the 2-core machine. This is a

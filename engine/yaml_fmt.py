@@ -29,6 +29,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from engine.diagnostics import Diagnostic, Loc, Severity
+from engine.fmt_fast import is_canonical
 from engine.nesting import deepest
 from engine.source import BOM, read_source
 
@@ -153,10 +154,13 @@ def _comments(text: str) -> Counter[str]:
     return Counter(m.group(1) for m in _COMMENT.finditer(masked))
 
 
-def format_text(text: str, path: str = "<text>") -> str:
+def format_text(text: str, path: str = "<text>", *, quick: bool = True) -> str:
     """The canonical form of one YAML file's text. Raises FormatError, never changes
     meaning, and formatting the result again gives the same text. A file whose lines all
-    end in CRLF keeps CRLF; any other file gets LF."""
+    end in CRLF keeps CRLF; any other file gets LF.
+
+    With `quick`, a text that `engine.fmt_fast` recognises as already canonical is returned
+    as it is, without ruamel's slow round trip (which would return it unchanged)."""
     if text.startswith(BOM.decode("utf-8")):
         text = text[1:]
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
@@ -178,6 +182,8 @@ def format_text(text: str, path: str = "<text>") -> str:
         while lines and not lines[-1]:
             lines.pop()
         out = "\n".join(lines) + "\n" if lines else ""
+    elif quick and is_canonical(text):
+        out = text
     else:
         out = deep_stack(_canonical, text, path, before)
     return out.replace("\n", "\r\n") if crlf else out

@@ -19,7 +19,7 @@ player's own rank (with two neighbours each side), through the store's own queri
 Figures are medians over the rounds.
 
 --option KEY=VALUE passes a SqliteStore option to the working tree's store, e.g.
-`--option writer=process` (batches written by a child process, engine/store/pipeline.py).
+`--option writer=process` (batches written by a child process, engine/store/sqlite/pipeline.py).
 The bench process runs under the bot's garbage-collector policy (--gc bot, the default:
 the bot is the store's host in production) or Python's defaults (--gc python).
 """
@@ -54,9 +54,9 @@ from engine.screen import Screen, render  # noqa: E402
 from engine.state import State  # noqa: E402
 from engine.step import Action, Choose, Restart, Start  # noqa: E402
 from engine.store import SqliteStore  # noqa: E402
-from engine.store import leaderboard as lb  # noqa: E402
-from engine.store.migrations import BUCKET_BITS  # noqa: E402
+from engine.store.sqlite import leaderboard as lb  # noqa: E402
 from engine.store.sqlite import prepare  # noqa: E402
+from engine.store.sqlite.migrations import BUCKET_BITS  # noqa: E402
 
 WHAT = {"actions": "story actions (sample story)", "awards": "point awards (grant)"}
 TARGET_PLAYERS, TARGET_RATE, TARGET_P99_MS = 100, 15_000, 10.0
@@ -187,7 +187,7 @@ async def generate(db: Path, players: int, rnd: random.Random) -> float:
     await conn.execute("COMMIT")
     await conn.close()
     # restore the triggers by re-running their definitions from the migration
-    from engine.store.migrations import _V1
+    from engine.store.sqlite.migrations import _V1
     triggers = _V1[_V1.index("CREATE TRIGGER scores_ins"):]
     conn = await aiosqlite.connect(db, isolation_level=None)
     await conn.executescript(triggers)

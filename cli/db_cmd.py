@@ -27,11 +27,12 @@ from engine.game import Game, compile_game
 from engine.load import ContentDirError, load
 from engine.numbers import CONTENT_MAX
 from engine.store import SyncStore
-from engine.store.check import check as check_store
 from engine.store.errors import StoreError, StoreOpenError, UnknownPlayer
-from engine.store.migrations import LATEST
+from engine.store.limits import MAX_REASON
 from engine.store.periods import BOARD_KINDS
-from engine.store.sqlite import MAX_REASON, prepare
+from engine.store.sqlite import prepare
+from engine.store.sqlite.check import check as check_store
+from engine.store.sqlite.migrations import LATEST
 
 DEFAULT_CONTENT = Path("content")
 

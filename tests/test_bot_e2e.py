@@ -14,9 +14,9 @@ from botkit import ADMIN, BotProcess, running_bot, start
 from storekit import game_of
 
 from engine.store import SyncStore
-from engine.store import sqlite as store_module
-from engine.store.check import check
-from engine.store.sqlite import MAX_REASON
+from engine.store import limits as store_module
+from engine.store.limits import MAX_REASON
+from engine.store.sqlite.check import check
 
 
 @pytest.fixture(scope="module")

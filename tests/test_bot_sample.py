@@ -16,7 +16,7 @@ from engine.screen import render
 from engine.simulate.explore import goal
 from engine.step import Choose, Start, step
 from engine.store import SyncStore
-from engine.store.connect import default_seed
+from engine.store.limits import default_seed
 
 SAMPLE = ROOT / "content"
 USER = 4242

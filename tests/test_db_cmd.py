@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from engine.store import SyncStore
-from engine.store.check import check
+from engine.store.sqlite.check import check
 
 runner = CliRunner()
 GAME = sample_game()

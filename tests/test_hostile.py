@@ -289,7 +289,7 @@ def test_rules_outside_the_project_are_refused_at_their_line_and_never_read(tmp_
 
 
 def test_db_grant_refuses_a_reason_over_the_bound(tmp_path):
-    from engine.store.sqlite import MAX_REASON
+    from engine.store.limits import MAX_REASON
 
     db = tmp_path / "s.sqlite3"
     assert invoke("play", str(SAMPLE), "--db", str(db), stdin="quit\n").exit_code == 0

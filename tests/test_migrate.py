@@ -15,7 +15,7 @@ from engine.migrate import MOVED, RENAMED, RESET, RESTARTED, migrate_state, need
 from engine.state import balance_matches_ledger, new_state
 from engine.step import Choose, Start, step
 from engine.store import SqliteStore
-from engine.store.check import check
+from engine.store.sqlite.check import check
 
 GAME = sample_game()
 runner = CliRunner()

@@ -33,11 +33,11 @@ from engine.store import (
     UnknownPlayer,
     progress,
 )
-from engine.store.check import check
-from engine.store.checkpoint import AUTOCHECKPOINT_PAGES
-from engine.store.migrations import _V1, LATEST
 from engine.store.records import FOLD_AT, KEEP
 from engine.store.sqlite import WRITERS as SQLITE_WRITERS
+from engine.store.sqlite.check import check
+from engine.store.sqlite.checkpoint import AUTOCHECKPOINT_PAGES
+from engine.store.sqlite.migrations import _V1, LATEST
 
 GAME = sample_game()
 
@@ -567,7 +567,7 @@ def test_checkpoints_run_in_the_background(tmp_path, writer):
 
 
 def test_a_writer_process_that_cannot_open_the_database_is_a_clear_error(tmp_path):
-    from engine.store.pipeline import ProcessWriter
+    from engine.store.sqlite.pipeline import ProcessWriter
 
     with pytest.raises(StoreOpenError, match="writer process cannot open the database"):
         run(ProcessWriter(str(tmp_path), "FULL").start())  # a directory, not a file

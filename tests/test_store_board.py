@@ -9,9 +9,9 @@ import sqlite3
 from storekit import Clock, sample_game
 
 from engine.store import SqliteStore
-from engine.store.check import check
-from engine.store.leaderboard import rank_of
-from engine.store.migrations import BUCKET_BITS
+from engine.store.sqlite.check import check
+from engine.store.sqlite.leaderboard import rank_of
+from engine.store.sqlite.migrations import BUCKET_BITS
 
 GAME = sample_game()
 

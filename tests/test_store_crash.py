@@ -19,8 +19,8 @@ from prockit import group
 from storekit import sample_game
 
 from engine.store import SqliteStore
-from engine.store.check import check
 from engine.store.sqlite import WRITERS
+from engine.store.sqlite.check import check
 
 WORKER = Path(__file__).resolve().parent / "store_crash_worker.py"
 ROOT = Path(__file__).resolve().parents[1]

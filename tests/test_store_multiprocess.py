@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prockit import kill_group, spawn
 
-from engine.store.check import check
+from engine.store.sqlite.check import check
 
 WORKER = Path(__file__).resolve().parent / "store_multi_worker.py"
 

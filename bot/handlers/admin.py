@@ -25,7 +25,7 @@ from cli.render import concise
 from engine.requirements import level_of
 from engine.stats import story_order
 from engine.store import AdminError, Stats, StoreError, UnknownPlayer
-from engine.store.sqlite import MAX_REASON
+from engine.store.limits import MAX_REASON
 
 log = logging.getLogger("diana.bot")
 ADMIN_COMMANDS = ("stats", "reload", "grant", "player", "fragments")

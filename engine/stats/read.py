@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.stats.report import ActionEvent, PlayerRow, Rows
-from engine.store.check import connect_readonly
 from engine.store.errors import SchemaTooNew, StoreError
-from engine.store.migrations import LATEST, check_version
+from engine.store.sqlite.check import connect_readonly
+from engine.store.sqlite.migrations import LATEST, check_version
 
 # The operations whose audit detail says where the player stands after them (the store's
 # action and admin summaries); other events (audit notes, exports, ...) never move anyone.

@@ -30,7 +30,7 @@ from engine.store.interface import (
     Store,
 )
 from engine.store.progress import Progress, progress
-from engine.store.sqlite import SqliteStore
+from engine.store.sqlite.store import SqliteStore
 from engine.store.sync import SyncStore
 
 __all__ = [

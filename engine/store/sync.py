@@ -26,7 +26,7 @@ from engine.store.interface import (
     Standing,
     Stats,
 )
-from engine.store.sqlite import SqliteStore
+from engine.store.sqlite.store import SqliteStore
 
 
 class SyncStore:

@@ -34,7 +34,7 @@ import aiosqlite
 
 from engine.store.batch import Batch, Job
 from engine.store.errors import BatchFailed, StoreOpenError
-from engine.store.rows import FAILURES, HEADER, Discarded, Plan, Stale, frame, write
+from engine.store.sqlite.rows import FAILURES, HEADER, Discarded, Plan, Stale, frame, write
 
 __all__ = ["Discarded", "Flight", "ProcessWriter", "Stale", "ThreadWriter", "key_collision",
            "plan_of", "supported"]

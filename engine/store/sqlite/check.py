@@ -13,11 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.store.connect import check_file, foreign, schema_of
 from engine.store.errors import StoreCorrupt, StoreOpenError
-from engine.store.migrations import BUCKET_BITS, LATEST, check_version
 from engine.store.periods import SCORED_KINDS, boards_at
-from engine.store.rows import BUSY_TIMEOUT_MS
+from engine.store.sqlite.connect import check_file, foreign, schema_of
+from engine.store.sqlite.migrations import BUCKET_BITS, LATEST, check_version
+from engine.store.sqlite.rows import BUSY_TIMEOUT_MS
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import sqlite3
@@ -12,8 +11,8 @@ from pathlib import Path
 import aiosqlite
 
 from engine.store.errors import StoreCorrupt, StoreError, StoreOpenError, StoreReadOnly
-from engine.store.migrations import LATEST, check_version, pending, statements
-from engine.store.rows import AUTOCHECKPOINT_PAGES, BUSY_TIMEOUT_MS
+from engine.store.sqlite.migrations import LATEST, check_version, pending, statements
+from engine.store.sqlite.rows import AUTOCHECKPOINT_PAGES, BUSY_TIMEOUT_MS
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 
@@ -27,10 +26,6 @@ def open_error(path: str, exc: sqlite3.Error) -> StoreOpenError:
         return StoreCorrupt(f"{path}: the file is not a usable SQLite database ({text});"
                             " restore it from a backup")
     return StoreOpenError(f"{path}: cannot open the database ({text})")
-
-
-def default_seed(player: str) -> int:
-    return int.from_bytes(hashlib.blake2b(player.encode(), digest_size=4).digest(), "big")
 
 
 async def prepare(path: str | Path, *, durability: str = "full",

@@ -47,21 +47,10 @@ import aiosqlite
 
 from engine.game import Game
 from engine.migrate import needs_migration
-from engine.numbers import CONTENT_MAX
 from engine.state import State
 from engine.step import Action
-from engine.store import admin, leaderboard
 from engine.store.batch import Batch, Job, Stored
-from engine.store.checkpoint import Checkpointer
-from engine.store.connect import (
-    BUSY_TIMEOUT_MS,
-    DURABILITY,
-    default_seed,
-    open_error,
-    prepare,
-)
 from engine.store.errors import (
-    AdminError,
     BatchFailed,
     StoreClosed,
     StoreError,
@@ -76,7 +65,12 @@ from engine.store.interface import (
     Standing,
     Stats,
 )
-from engine.store.pipeline import (
+from engine.store.limits import MAX_REASON, admin_reason, default_seed
+from engine.store.records import Record
+from engine.store.sqlite import admin, leaderboard
+from engine.store.sqlite.checkpoint import Checkpointer
+from engine.store.sqlite.connect import BUSY_TIMEOUT_MS, DURABILITY, open_error, prepare
+from engine.store.sqlite.pipeline import (
     Discarded,
     Flight,
     ProcessWriter,
@@ -86,15 +80,11 @@ from engine.store.pipeline import (
     plan_of,
     supported,
 )
-from engine.store.reads import load, stats, stored_results
-from engine.store.records import Record
+from engine.store.sqlite.reads import load, stats, stored_results
 
-__all__ = ["WRITERS", "SqliteStore", "prepare"]
+__all__ = ["MAX_REASON", "WRITERS", "SqliteStore", "prepare"]
 
 WRITERS = ("thread", "process")
-# A grant's or revoke's reason, in characters: it is one line of the ledger, of /player
-# and of the /grant reply, and a longer one was usually a mistake (a pasted text).
-MAX_REASON = 200
 # Batches computed again when another process changed their saves (or applied their keys).
 RETRIES = 12
 
@@ -307,17 +297,8 @@ class SqliteStore:
 
     async def _admin(self, op: str, player: str, amount: int, reason: str, key: str | None,
                      actor: str) -> ActionResult:
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise AdminError(f"the amount must be a positive whole number, not {amount!r}")
-        if amount > CONTENT_MAX:
-            raise AdminError(f"the amount must be at most {CONTENT_MAX:,}, not {amount:,}")
-        if not isinstance(reason, str) or not reason.strip():
-            raise AdminError("a reason is required")
-        if len(reason.strip()) > MAX_REASON:
-            raise AdminError(f"a reason has at most {MAX_REASON} characters, not"
-                             f" {len(reason.strip()):,}")
         return await self._submit(Job(op, player, key=key, args={
-            "amount": amount, "reason": reason.strip(), "actor": actor}))
+            "amount": amount, "reason": admin_reason(amount, reason), "actor": actor}))
 
     async def _submit(self, job: Job) -> Any:
         if self._closing:

@@ -15,11 +15,11 @@ from engine.state import new_state
 from engine.store.batch import Job
 from engine.store.errors import AdminError, BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
-from engine.store.reads import load, stored_results
 from engine.store.records import Record, dump_state, ledger_entry, to_json
+from engine.store.sqlite.reads import load, stored_results
 
 if TYPE_CHECKING:
-    from engine.store.sqlite import SqliteStore
+    from engine.store.sqlite.store import SqliteStore
 
 
 async def event(

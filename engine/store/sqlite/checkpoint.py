@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from engine.store.rows import AUTOCHECKPOINT_PAGES
+from engine.store.sqlite.rows import AUTOCHECKPOINT_PAGES
 
 __all__ = ["AUTOCHECKPOINT_PAGES", "Checkpointer"]
 

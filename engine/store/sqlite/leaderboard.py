@@ -15,8 +15,8 @@ from __future__ import annotations
 import aiosqlite
 
 from engine.store.interface import RankEntry, Standing
-from engine.store.migrations import BUCKET_BITS
 from engine.store.periods import board_for
+from engine.store.sqlite.migrations import BUCKET_BITS
 
 _ROWS = "SELECT score, reached, player FROM scores"
 

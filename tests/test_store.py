@@ -1,4 +1,6 @@
-"""The SQLite store: exactly-once actions, serialisation, rollback, admin, errors."""
+"""The store: exactly-once actions, serialisation, rollback, admin, errors. The tests that
+take the `db` fixture run on SQLite and on PostgreSQL (a scratch database, see pgkit.py);
+the others exercise what only SQLite has (files, pragmas, the writer process)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pgkit
 import pytest
 from storekit import changed_content, game_of, next_action, sample_game
 from typer.testing import CliRunner
@@ -31,8 +34,10 @@ from engine.store import (
     StoreReadOnly,
     SyncStore,
     UnknownPlayer,
+    postgres,
     progress,
 )
+from engine.store.open import open_store
 from engine.store.records import FOLD_AT, KEEP
 from engine.store.sqlite import WRITERS as SQLITE_WRITERS
 from engine.store.sqlite.check import check
@@ -46,16 +51,30 @@ def run(coro):
     return asyncio.run(coro)
 
 
-# The tests that exercise the write path run with each writer (pipeline.py).
+# The tests that exercise the write path run with each SQLite writer (pipeline.py).
 WRITERS = pytest.mark.parametrize("writer", SQLITE_WRITERS)
+# ... and on PostgreSQL, which has one writer.
+BOTH_WRITERS = pytest.mark.parametrize("db, writer", [
+    *(("sqlite", w) for w in SQLITE_WRITERS), ("postgres", "thread")], indirect=["db"])
+BOTH = pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
 
 
-async def opened(path: Path, **kw) -> SqliteStore:
-    return await SqliteStore.open(path, GAME, durability="normal", **kw)
+@pytest.fixture
+def db(request, tmp_path):
+    """Where the store lives: an SQLite file, or the URL of a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "s.db"
+        return
+    with pgkit.scratch_database() as url:
+        yield url
 
 
-def assert_consistent(path: Path) -> None:
-    report = check(path)
+async def opened(db: Path | str, **kw) -> SqliteStore:
+    return await open_store(db, GAME, durability="normal", **kw)
+
+
+def assert_consistent(db: Path | str) -> None:
+    report = postgres.check(db) if postgres.is_url(db) else check(db)
     assert report.ok, report.problems
 
 
@@ -65,17 +84,25 @@ async def play(store: SqliteStore, player: str, n: int, prefix: str, pick: int =
         await store.apply(player, next_action(GAME, state, pick + i), f"{prefix}:{i}")
 
 
-def count(path: Path, sql: str, *args) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute(sql, args).fetchone()[0]
+def count(db: Path | str, sql: str, *args) -> int:
+    if postgres.is_url(db):
+        return pgkit.count(db, sql, *args)
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchone()[0]
+
+
+def rows(db: Path | str, sql: str) -> list[tuple]:
+    if postgres.is_url(db):
+        return pgkit.rows(db, sql)
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
 
 
 # ---- exactly once --------------------------------------------------------------------
 
 
-@WRITERS
-def test_apply_then_replay_applies_nothing(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_apply_then_replay_applies_nothing(db, writer):
 
     async def main():
         async with await opened(db, writer=writer) as store:
@@ -86,7 +113,8 @@ def test_apply_then_replay_applies_nothing(tmp_path, writer):
             again = await store.apply("ana", Start("2025-01-06"), "u1")
             assert again.replayed and again.ok and again.outcome is None
             assert again.summary == first.summary and again.version == first.version
-            assert await store.state("ana") is state
+            # (SQLite serves it from its cache; PostgreSQL reads it again)
+            assert await store.state("ana") == state
             # A different key with the same action is a new tap: rejected by the engine.
             other = await store.apply("ana", Start("2025-01-06"), "u2")
             assert not other.ok and other.error == "already-started"
@@ -101,9 +129,8 @@ def test_apply_then_replay_applies_nothing(tmp_path, writer):
     assert_consistent(db)
 
 
-@WRITERS
-def test_concurrent_taps_of_one_player_are_serialised(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_concurrent_taps_of_one_player_are_serialised(db, writer):
 
     async def main():
         async with await opened(db, writer=writer) as store:
@@ -129,9 +156,8 @@ def test_concurrent_taps_of_one_player_are_serialised(tmp_path, writer):
     assert_consistent(db)
 
 
-@WRITERS
-def test_different_players_in_parallel(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_different_players_in_parallel(db, writer):
 
     async def main():
         async with await opened(db, max_batch=64, writer=writer) as store:
@@ -150,9 +176,10 @@ def test_different_players_in_parallel(tmp_path, writer):
     assert_consistent(db)
 
 
-def test_key_reused_by_another_player_is_refused(tmp_path):
+@BOTH
+def test_key_reused_by_another_player_is_refused(db, tmp_path):
     async def main():
-        async with await opened(tmp_path / "s.db") as store:
+        async with await opened(db) as store:
             await store.register("ana")
             await store.register("bob")
             await store.apply("ana", Start(), "k")
@@ -254,10 +281,10 @@ async def _close(opening):
     await store.close()
 
 
-@WRITERS
-def test_closed_store_refuses(tmp_path, writer):
+@BOTH_WRITERS
+def test_closed_store_refuses(db, writer):
     async def main():
-        store = await opened(tmp_path / "s.db", writer=writer)
+        store = await opened(db, writer=writer)
         await store.close()
         with pytest.raises(StoreClosed):
             await store.apply("ana", Start(), "k")
@@ -268,9 +295,8 @@ def test_closed_store_refuses(tmp_path, writer):
 # ---- admin ------------------------------------------------------------------------------
 
 
-@WRITERS
-def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_grant_revoke_keep_balance_equal_to_ledger(db, writer):
 
     async def main():
         async with await opened(db, writer=writer) as store:
@@ -302,9 +328,8 @@ def test_grant_revoke_keep_balance_equal_to_ledger(tmp_path, writer):
     assert_consistent(db)
 
 
-@WRITERS
-def test_reset_export_delete(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_reset_export_delete(db, writer):
 
     async def main():
         async with await opened(db, writer=writer) as store:
@@ -447,8 +472,9 @@ def test_a_version_1_database_is_migrated(tmp_path):
 # ---- progress and the synchronous facade --------------------------------------------
 
 
-def test_progress_and_sync_store(tmp_path):
-    with SyncStore.open(tmp_path / "s.db", GAME, durability="normal") as store:
+@BOTH
+def test_progress_and_sync_store(db, tmp_path):
+    with SyncStore.open(db, GAME, durability="normal") as store:
         store.register("ana", name="Ana", locale="es")
         assert store.player("ana").locale == "es"
         for i in range(10):
@@ -457,13 +483,14 @@ def test_progress_and_sync_store(tmp_path):
         assert 0 < p.visited <= p.reachable and p.endings >= 1
         assert 0 < p.percent <= 100
         assert store.top()[0].player == "ana"
-    assert_consistent(tmp_path / "s.db")
+    assert_consistent(db)
 
 
-def test_action_for_a_moved_on_player_is_stale(tmp_path):
+@BOTH
+def test_action_for_a_moved_on_player_is_stale(db, tmp_path):
     """A button from an old message never moves a player who has moved on."""
     async def main():
-        async with await opened(tmp_path / "s.db") as store:
+        async with await opened(db) as store:
             await store.register("ana")
             await store.apply("ana", Start(), "s")
             old = await store.state("ana")
@@ -599,8 +626,8 @@ def test_another_writer_is_detected_not_overwritten(tmp_path, writer):
 # ---- profile, audit, content swap, statistics ------------------------------------------
 
 
-def test_update_player_changes_locale_and_name_in_one_audited_write(tmp_path):
-    db = tmp_path / "s.db"
+@BOTH
+def test_update_player_changes_locale_and_name_in_one_audited_write(db, tmp_path):
 
     async def main():
         async with await opened(db) as store:
@@ -629,18 +656,16 @@ def test_update_player_changes_locale_and_name_in_one_audited_write(tmp_path):
             assert (await store.state("ana"))["player"]["locale"] == "es"
 
     run(main())
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT player, ok, detail FROM events WHERE op = 'profile'"
-                            ).fetchall()
-    assert len(rows) == 1 and rows[0][0] is not None and rows[0][1] == 1
-    detail = json.loads(rows[0][2])
+    found = rows(db, "SELECT player, ok, detail FROM events WHERE op = 'profile'")
+    assert len(found) == 1 and found[0][0] is not None and found[0][1] == 1
+    detail = json.loads(found[0][2])
     assert detail == {"actor": "tg:1", "locale": {"from": "en", "to": "es"},
                       "name": {"from": "Ana", "to": "Ana María"}}
     assert_consistent(db)
 
 
-def test_audit_records_operations_done_outside_the_store(tmp_path):
-    db = tmp_path / "s.db"
+@BOTH
+def test_audit_records_operations_done_outside_the_store(db, tmp_path):
 
     async def main():
         async with await opened(db) as store:
@@ -651,18 +676,16 @@ def test_audit_records_operations_done_outside_the_store(tmp_path):
                 await store.audit("tg:999", " ", {})
 
     run(main())
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT p.external_id, e.op, e.ok, e.detail FROM events e LEFT"
-                            " JOIN players p ON p.id = e.player WHERE e.op LIKE 'admin:%'"
-                            " ORDER BY e.id").fetchall()
-    assert [(r[0], r[1], r[2]) for r in rows] == [("tg:7", "admin:stats", 0),
-                                                 (None, "admin:reload", 1)]
-    assert json.loads(rows[1][3]) == {"actor": "tg:999", "version": "1.0.0"}
+    found = rows(db, "SELECT p.external_id, e.op, e.ok, e.detail FROM events e LEFT"
+                     " JOIN players p ON p.id = e.player WHERE e.op LIKE 'admin:%'"
+                     " ORDER BY e.id")
+    assert [(r[0], r[1], r[2]) for r in found] == [("tg:7", "admin:stats", 0),
+                                                  (None, "admin:reload", 1)]
+    assert json.loads(found[1][3]) == {"actor": "tg:999", "version": "1.0.0"}
 
 
-@WRITERS
-def test_swap_game_splits_the_queue_between_old_and_new_content(tmp_path, writer):
-    db = tmp_path / "s.db"
+@BOTH_WRITERS
+def test_swap_game_splits_the_queue_between_old_and_new_content(db, writer, tmp_path):
     new = game_of(changed_content(tmp_path / "v2", "1.1.0"))
     players = [f"p{i}" for i in range(40)]
 
@@ -681,15 +704,14 @@ def test_swap_game_splits_the_queue_between_old_and_new_content(tmp_path, writer
             assert versions == ["1.0.0"] * 20 + ["1.1.0"] * 20
 
     run(main())
-    with sqlite3.connect(db) as conn:
-        (detail,) = conn.execute("SELECT detail FROM events WHERE op = 'content'").fetchone()
+    ((detail,),) = rows(db, "SELECT detail FROM events WHERE op = 'content'")
     d = json.loads(detail)
     assert (d["actor"], d["from"], d["to"]) == ("tg:999", "1.0.0", "1.1.0")
     assert_consistent(db)
 
 
-def test_stats_counts_players_actions_visits_endings_achievements(tmp_path):
-    db = tmp_path / "s.db"
+@BOTH
+def test_stats_counts_players_actions_visits_endings_achievements(db, tmp_path):
 
     async def main():
         async with await opened(db) as store:
@@ -723,8 +745,8 @@ def test_stats_counts_players_actions_visits_endings_achievements(tmp_path):
     run(main())
 
 
-def test_reset_keeps_the_turn_counter_so_old_turns_stay_stale(tmp_path):
-    db = tmp_path / "s.db"
+@BOTH
+def test_reset_keeps_the_turn_counter_so_old_turns_stay_stale(db, tmp_path):
 
     async def main():
         async with await opened(db) as store:

@@ -1,4 +1,5 @@
-"""A blocking facade over SqliteStore for synchronous callers (`diana play`, scripts).
+"""A blocking facade over a store (SQLite or PostgreSQL, see open.py) for synchronous
+callers (`diana play`, scripts).
 
     with SyncStore.open("diana.sqlite3", game) as store:
         store.register("alice", name="Alice")
@@ -6,7 +7,7 @@
         state = store.state("alice")
 
 It owns an event loop (asyncio.Runner) on the calling thread; do not use it from inside a
-running event loop (use SqliteStore there).
+running event loop (use open_store there).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from engine.store.interface import (
     Resumed,
     Standing,
     Stats,
+    Store,
 )
-from engine.store.sqlite.store import SqliteStore
+from engine.store.open import open_store
 
 
 class SyncStore:
-    def __init__(self, runner: asyncio.Runner, store: SqliteStore) -> None:
+    def __init__(self, runner: asyncio.Runner, store: Store) -> None:
         self._runner = runner
         self.store = store
 
@@ -38,7 +40,7 @@ class SyncStore:
     def open(cls, path: str | Path, game: Game, **options: Any) -> SyncStore:
         runner = asyncio.Runner()
         try:
-            store = runner.run(SqliteStore.open(path, game, **options))
+            store = runner.run(open_store(path, game, **options))
         except BaseException:
             runner.close()
             raise

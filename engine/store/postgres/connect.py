@@ -1,0 +1,61 @@
+"""Connecting to PostgreSQL: a URL in, a connection out, or one sentence that names
+DIANA_DB and says what went wrong (the CLI and the bot print it and exit 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from engine.store.errors import StoreOpenError
+
+SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is an error at start
+
+
+def is_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(SCHEMES)
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "(a URL that does not parse)"
+
+
+def open_error(url: str, exc: BaseException) -> StoreOpenError:
+    where = f"DIANA_DB ({shown(url)})"
+    if isinstance(exc, asyncpg.PostgresError):
+        said = f"the server said: {str(exc).strip().rstrip('.')}"
+    elif isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        said = f"the server did not answer within {CONNECT_TIMEOUT:g} s"
+    elif isinstance(exc, OSError):
+        said = f"no PostgreSQL server answers there ({exc.strerror or exc})"
+    else:  # a malformed URL: asyncpg raises ValueError and its own configuration errors
+        said = f"the URL is not a usable PostgreSQL address ({exc})"
+    return StoreOpenError(f"{where}: cannot open the PostgreSQL database: {said}")
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+    except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
+            asyncpg.InterfaceError) as exc:
+        raise open_error(url, exc) from exc
+
+
+async def pool(url: str, size: int) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(url, min_size=1, max_size=size,
+                                         timeout=CONNECT_TIMEOUT)
+    except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
+            asyncpg.InterfaceError) as exc:
+        raise open_error(url, exc) from exc

@@ -1,0 +1,336 @@
+"""The PostgreSQL store (asyncpg): the same operations and semantics as SqliteStore, for
+operators who run the bot on more than one machine.
+
+One writer task takes the queued jobs in order. Consecutive player actions, grants and
+revokes form a batch: one transaction that locks the batch's saves (SELECT … FOR UPDATE,
+in id order), looks up their idempotency keys, runs the pure core (batch.Batch, the same
+one SQLite's writer uses) on the committed records, and writes its rows. Every other
+operation runs alone in a transaction of its own, so a content swap splits the queue as
+on SQLite. Any number of processes may share the database: a save locked by another
+process's transaction is waited for, then read as that one committed it, so no version
+check can fail; a key another process applied at the same moment fails the batch's
+applied_actions insert, and the batch runs again, then replaying the key. Ledger ids are
+taken from the ledger's sequence when the batch writes.
+
+No cache: reads (`state`, `resume`, `player`) ask the database, through a small pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from engine.game import Game
+from engine.migrate import needs_migration
+from engine.state import State
+from engine.step import Action
+from engine.store.batch import Batch, Job
+from engine.store.errors import BatchFailed, StoreClosed, StoreError, UnknownPlayer
+from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing, Stats
+from engine.store.limits import admin_reason, default_seed
+from engine.store.postgres import admin, reads
+from engine.store.postgres.connect import connect, pool, shown
+from engine.store.postgres.schema import require_current
+
+# Batches run again after a deadlock or a key another process applied at the same moment.
+RETRIES = 12
+_RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError,
+              asyncpg.SerializationError)
+
+UPDATE_SAVE = ("UPDATE saves SET state = $1::jsonb, content_version = $2, fragment = $3,"
+               " version = $4, points = $5, ledger_seq = $6, ledger_from = $7, carry_to = $8,"
+               " carry = $9, updated = $10 WHERE player = $11 AND version = $12")
+INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
+                 " turn, day, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+DELETE_ACHIEVEMENT = "DELETE FROM achievements WHERE player = $1 AND achievement = $2"
+INSERT_ACHIEVEMENT = "INSERT INTO achievements (player, achievement, time) VALUES ($1, $2, $3)"
+UPSERT_SCORE = ("INSERT INTO scores (board, player, score, reached) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (board, player) DO UPDATE SET score = scores.score"
+                " + excluded.score, reached = excluded.reached")
+INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7)")
+LEDGER_IDS = ("SELECT nextval(pg_get_serial_sequence('ledger', 'id'))"
+              " FROM generate_series(1, $1)")
+
+
+class PgStore:
+    """See the module docstring. Create with `await PgStore.open(url, game)`."""
+
+    def __init__(self, url: str, game: Game, *, clock: Callable[[], float] = time.time,
+                 max_batch: int = 512, readers: int = 4) -> None:
+        self.url = url
+        self.where = f"DIANA_DB ({shown(url)})"
+        self.game = game
+        self.clock = clock
+        self.max_batch = max_batch
+        self.readers = readers
+        self._jobs: deque[Job] = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._w: asyncpg.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._writer: asyncio.Task | None = None
+        self.batches = 0  # statistics, for the tests
+        self.batched = 0
+        self.requeued = 0  # batches run again (deadlock, a key applied meanwhile)
+
+    @classmethod
+    async def open(cls, url: str, game: Game, **options: Any) -> PgStore:
+        """Connect and check the schema: one this program can use as it is, else
+        StoreOpenError (older: run `diana db upgrade`) or SchemaTooNew."""
+        store = cls(url, game, **options)
+        store._w = await connect(url)
+        try:
+            await require_current(store._w, store.where)
+            store._pool = await pool(url, store.readers)
+        except BaseException:
+            await store._w.close()
+            raise
+        store._writer = asyncio.create_task(store._write_loop(), name="diana-store-writer")
+        return store
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        if self._writer is not None:
+            await self._writer
+        if self._pool is not None:
+            await self._pool.close()
+        if self._w is not None:
+            await self._w.close()
+
+    async def __aenter__(self) -> PgStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- the public operations (as SqliteStore's) ---------------------------------------
+
+    async def register(self, player: str, *, name: str | None = None, role: str | None = None,
+                       locale: str | None = None, seed: int | None = None,
+                       exist_ok: bool = True) -> PlayerInfo:
+        return await self._submit(Job("register", player, args={
+            "name": name or player, "role": role, "locale": locale,
+            "seed": default_seed(player) if seed is None else seed, "exist_ok": exist_ok}))
+
+    async def apply(self, player: str, action: Action, key: str) -> ActionResult:
+        if not key:
+            raise StoreError("an action needs an idempotency key")
+        return await self._submit(Job("action", player, key=key, action=action))
+
+    async def grant(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                    actor: str = "admin") -> ActionResult:
+        return await self._submit(Job("grant", player, key=key, args={
+            "amount": amount, "reason": admin_reason(amount, reason), "actor": actor}))
+
+    async def revoke(self, player: str, amount: int, reason: str, *, key: str | None = None,
+                     actor: str = "admin") -> ActionResult:
+        return await self._submit(Job("revoke", player, key=key, args={
+            "amount": amount, "reason": admin_reason(amount, reason), "actor": actor}))
+
+    async def reset(self, player: str, *, actor: str = "admin", key: str | None = None,
+                    seed: int | None = None) -> ActionResult:
+        return await self._submit(Job("reset", player, key=key, args={"actor": actor,
+                                                                      "seed": seed}))
+
+    async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]:
+        return await self._submit(Job("export", player, args={"actor": actor}))
+
+    async def delete(self, player: str, *, actor: str = "admin") -> None:
+        await self._submit(Job("delete", player, args={"actor": actor}))
+
+    async def player(self, player: str) -> PlayerInfo:
+        rec = await self._record(player)
+        return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created)
+
+    async def state(self, player: str) -> State:
+        return (await self.resume(player)).state
+
+    async def resume(self, player: str) -> Resumed:
+        rec = await self._record(player)
+        if not needs_migration(self.game.content, rec.state):
+            return Resumed(rec.state)
+        result: ActionResult = await self._submit(Job("migrate", player))
+        if result.migration is not None:
+            return Resumed(result.migration.outcome.state, result.migration)
+        return Resumed((await self._record(player)).state)
+
+    async def update_player(self, player: str, *, locale: str | None = None,
+                            name: str | None = None, actor: str | None = None
+                            ) -> PlayerInfo:
+        return await self._submit(Job("profile", player, args={
+            "locale": locale, "name": name, "actor": actor}))
+
+    async def audit(self, actor: str, op: str, detail: dict[str, Any], *,
+                    ok: bool = True) -> None:
+        if not isinstance(op, str) or not op.strip():
+            raise StoreError("an audit event needs an operation name")
+        await self._submit(Job("audit", actor, args={"op": op.strip(), "ok": bool(ok),
+                                                     "detail": dict(detail)}))
+
+    async def swap_game(self, game: Game, *, actor: str = "admin") -> Game:
+        return await self._submit(Job("swap", "", args={"game": game, "actor": actor}))
+
+    async def stats(self, *, when: float | None = None) -> Stats:
+        return await reads.stats(self._reader(), self._when(when))
+
+    async def top(self, kind: str = "all", n: int = 10, *,
+                  when: float | None = None) -> list[RankEntry]:
+        return await reads.top(self._reader(), kind, n, self._when(when))
+
+    async def standing(self, player: str, kind: str = "all", *, around: int = 2,
+                       when: float | None = None) -> Standing:
+        pid = await reads.player_id(self._reader(), player)
+        if pid is None:
+            raise UnknownPlayer(f"unknown player `{player}`")
+        return await reads.standing(self._reader(), pid, kind, around, self._when(when))
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def _when(self, when: float | None) -> float:
+        return self.clock() if when is None else when
+
+    def _reader(self) -> asyncpg.Pool:
+        if self._closing or self._pool is None:
+            raise StoreClosed("the store is closed")
+        return self._pool
+
+    async def _record(self, player: str):
+        rec = (await reads.load(self._reader(), [player])).get(player)
+        if rec is None:
+            raise UnknownPlayer(f"unknown player `{player}`")
+        return rec
+
+    async def _submit(self, job: Job) -> Any:
+        if self._closing:
+            raise StoreClosed("the store is closed")
+        job.future = asyncio.get_running_loop().create_future()
+        self._jobs.append(job)
+        self._wake.set()
+        return await job.future
+
+    # ---- the writer -----------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._jobs:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self._jobs[0].alone:
+                await self._alone(self._jobs.popleft())
+                continue
+            jobs = []
+            while self._jobs and len(jobs) < self.max_batch and not self._jobs[0].alone:
+                jobs.append(self._jobs.popleft())
+            await self._batch(jobs)
+
+    async def _batch(self, jobs: list[Job]) -> None:
+        w = self._w
+        assert w is not None
+        self.batches += 1
+        self.batched += len(jobs)
+        for attempt in range(RETRIES + 1):
+            try:
+                async with w.transaction():
+                    results = await self._run(w, jobs)
+            except _RETRYABLE as exc:
+                if attempt == RETRIES:
+                    _fail(jobs, batch_error(exc))
+                    return
+                # Another process holds these players or applied these keys: take turns.
+                self.requeued += 1
+                await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))
+                continue
+            except Exception as exc:
+                _fail(jobs, batch_error(exc))
+                return
+            for job, result in zip(jobs, results, strict=True):
+                _resolve(job, result)
+            return
+
+    async def _run(self, w: asyncpg.Connection, jobs: list[Job]) -> list[Any]:
+        """One batch inside the caller's transaction: lock, compute (the pure core), write."""
+        records = await reads.load(w, list(dict.fromkeys(j.player for j in jobs)), lock=True)
+        stored = await reads.stored_results(w, [j.key for j in jobs if j.key])
+        batch = Batch(self.game, self.clock(), 1)  # ledger ids 1..n, renumbered below
+        results = [batch.run(job, records, stored) for job in jobs]
+        ids: list[int] = []
+        if batch.ledger:
+            ids = [r[0] for r in await w.fetch(LEDGER_IDS, len(batch.ledger))]
+        if batch.applied:
+            await w.executemany(INSERT_APPLIED, batch.applied)
+        saves = batch.save_rows()
+        if saves:
+            await w.executemany(UPDATE_SAVE, saves)
+        if batch.ledger:
+            await w.executemany(INSERT_LEDGER, [(ids[row[0] - 1], *row[1:])
+                                                for row in batch.ledger])
+        if batch.unachieved:
+            await w.executemany(DELETE_ACHIEVEMENT, batch.unachieved)
+        if batch.achievements:
+            await w.executemany(INSERT_ACHIEVEMENT, batch.achievements)
+        scores = batch.score_rows()
+        if scores:
+            await w.executemany(UPSERT_SCORE, [(board, pid, delta, ids[at - 1])
+                                               for board, pid, delta, at in scores])
+        if batch.events:
+            await w.executemany(admin.INSERT_EVENT, batch.events)
+        return results
+
+    async def _alone(self, job: Job) -> None:
+        w = self._w
+        assert w is not None
+        try:
+            async with w.transaction():
+                result, _ = await admin.HANDLERS[job.op](self, w, job)
+        except StoreError as exc:
+            _fail([job], exc)
+            return
+        except Exception as exc:
+            _fail([job], batch_error(exc))
+            return
+        if job.op == "swap":
+            self.game = job.args["game"]  # no batch is running: the next one uses it
+        _resolve(job, result)
+
+
+def _resolve(job: Job, result: Any) -> None:
+    if job.future.done():
+        return
+    if isinstance(result, Exception):
+        job.future.set_exception(result)
+    else:
+        job.future.set_result(result)
+
+
+def _fail(jobs: list[Job], exc: Exception) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
+
+
+def batch_error(exc: BaseException) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | ConnectionError):
+        why = ("the connection to PostgreSQL was lost; the action may have been saved: send"
+               " it again with the same key")
+    elif isinstance(exc, asyncpg.PostgresError):
+        why = f"PostgreSQL said: {exc}"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    err = BatchFailed(f"nothing was saved: {why}")
+    err.__cause__ = exc
+    return err

@@ -25,7 +25,8 @@ from bot.service import Diana, check_content
 from bot.startup import StartupError, call, check_telegram
 from bot.telegram import JsonSession, RetryAfterMiddleware, pin_response_types, safe
 from engine.game import Game, compile_game
-from engine.store import SqliteStore, StoreError
+from engine.store import StoreError
+from engine.store.open import open_store
 
 log = logging.getLogger("diana.bot")
 
@@ -74,7 +75,7 @@ async def started(config: Config) -> AsyncIterator[tuple[Bot, Diana]]:
 @asynccontextmanager
 async def open_diana(config: Config, game: Game) -> AsyncIterator[Diana]:
     try:
-        store = await SqliteStore.open(config.db, game, durability=config.durability)
+        store = await open_store(config.db, game, durability=config.durability)
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
     diana = Diana(config, store)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.store.postgres.connect import is_url
+
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # new: each page is a new message and the one left behind loses its buttons (the story
@@ -28,7 +30,7 @@ class ConfigError(Exception):
 class Config:
     token: str
     api_base: str | None  # e.g. http://127.0.0.1:8081 (a local Bot API server, an emulator)
-    db: Path
+    db: str | Path  # an SQLite file, or a postgresql:// URL
     content: Path
     admins: frozenset[int]
     log_level: str
@@ -145,8 +147,9 @@ def load_config(environ: Mapping[str, str] | None = None,
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():
         raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
-    db = Path(get("DIANA_DB", "diana.sqlite3") or "diana.sqlite3")
-    if not db.parent.is_dir():
+    db_text = get("DIANA_DB", "diana.sqlite3") or "diana.sqlite3"
+    db: str | Path = db_text if is_url(db_text) else Path(db_text)
+    if isinstance(db, Path) and not db.parent.is_dir():
         raise ConfigError(f"DIANA_DB: the directory {db.parent} does not exist")
     return Config(token=token, api_base=base, db=db, content=content,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),

@@ -29,10 +29,12 @@ from engine.numbers import CONTENT_MAX
 from engine.store import SyncStore
 from engine.store.errors import StoreError, StoreOpenError, UnknownPlayer
 from engine.store.limits import MAX_REASON
+from engine.store.open import shown
+from engine.store.open import upgrade as upgrade_schema
 from engine.store.periods import BOARD_KINDS
-from engine.store.sqlite import prepare
+from engine.store.postgres import check as check_pg
+from engine.store.postgres import is_url
 from engine.store.sqlite.check import check as check_store
-from engine.store.sqlite.migrations import LATEST
 
 DEFAULT_CONTENT = Path("content")
 
@@ -49,24 +51,22 @@ PlayerArg = Annotated[str, typer.Argument(help="The player's id (e.g. tg:42, or 
                                                 " `diana play --player` name).")]
 
 
-async def _migrate(db: Path) -> int:
-    conn = await prepare(db)
-    try:
-        (version,) = await (await conn.execute("PRAGMA user_version")).fetchone()
-    finally:
-        await conn.close()
-    return int(version)
-
-
 @app.command()
 def migrate(db: DbOption = DEFAULT_DB) -> None:
     """Create the database or bring its schema up to date."""
     try:
-        version = asyncio.run(_migrate(db))
+        version, latest = asyncio.run(upgrade_schema(db))
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{db}: schema version {version} (latest {LATEST})")
+    typer.echo(f"{shown(db)}: schema version {version} (latest {latest})")
+
+
+@app.command()
+def upgrade(db: DbOption = DEFAULT_DB) -> None:
+    """Apply the schema migrations (the same as `migrate`; a PostgreSQL database needs it
+    before the first start and after each upgrade of Diana)."""
+    migrate(db)
 
 
 @app.command()
@@ -76,13 +76,13 @@ def check(db: DbOption = DEFAULT_DB) -> None:
     Balances equal ledger sums, saves parse, every applied action has its effects,
     leaderboards match the ledger, the schema version is known, SQLite reports integrity."""
     try:
-        report = check_store(db)
+        report = check_pg(db) if is_url(db) else check_store(db)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     for problem in report.problems:
         typer.echo(f"✗ {problem}")
-    summary = (f"{db}: schema {report.version}, {report.players} players,"
+    summary = (f"{shown(db)}: schema {report.version}, {report.players} players,"
                f" {report.ledger} ledger entries, {report.applied} applied actions")
     if report.ok:
         typer.echo(f"✓ {summary}: consistent")
@@ -110,9 +110,9 @@ def _game(content: Path) -> Game:
 
 
 @contextmanager
-def _store(db: Path, content: Path) -> Iterator[SyncStore]:
+def _store(db: str | Path, content: Path) -> Iterator[SyncStore]:
     """An existing database (an admin command never creates one), open for writing."""
-    if not os.path.exists(db):
+    if not is_url(db) and not os.path.exists(db):
         raise _fail(f"{db}: no such database file", 2)
     game = _game(content)
     try:
@@ -155,7 +155,7 @@ def _reason(text: str) -> str:
     return text.strip()
 
 
-def _adjust(op: str, db: Path, content: Path, player: str, amount_text: str, reason: str,
+def _adjust(op: str, db: str | Path, content: Path, player: str, amount_text: str, reason: str,
             actor: str, key: str | None) -> None:
     amount, why = _amount(amount_text), _reason(reason)
     with _store(db, content) as store:

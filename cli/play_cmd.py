@@ -29,6 +29,7 @@ from engine.simulate.core import RESTART
 from engine.state import State
 from engine.step import Action, Choose, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore, UnknownPlayer
+from engine.store.open import shown
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
         "help.")
@@ -134,7 +135,7 @@ class Recording:
         return 0
 
 
-def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
+def play(directory: Path, db: str | Path, player: str, *, fresh: bool, seed: int,
          locale: str | None, role: str | None, inp: TextIO | None = None,
          out: TextIO | None = None, record: Path | None = None) -> int:
     # sys.stdin/sys.stdout are looked up at call time, so a test runner's streams are used
@@ -162,7 +163,7 @@ def play(directory: Path, db: Path, player: str, *, fresh: bool, seed: int,
     try:
         store = SyncStore.open(db, game)
     except StoreError as exc:
-        out.write(f"error: cannot open save database `{db}`: {exc}\n")
+        out.write(f"error: cannot open save database `{shown(db)}`: {exc}\n")
         return 2
     recording = Recording(record) if record is not None else None
     try:

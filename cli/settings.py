@@ -2,7 +2,8 @@
 
 One setting means one database for every command: `--db` wins, then `DIANA_DB` from the
 environment, then `DIANA_DB` from the `.env` file the bot reads (DIANA_ENV_FILE, default
-`.env`), then `diana.sqlite3`.
+`.env`), then `diana.sqlite3`. A postgresql:// URL names a PostgreSQL database instead
+(engine/store/open.py); it stays a string, as a Path would fold its `//`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import typer
 
 from bot.config import ConfigError, read_dotenv
 
-DEFAULT_DB = Path("diana.sqlite3")
+DEFAULT_DB = "diana.sqlite3"
 
-DbOption = Annotated[Path, typer.Option(
-    "--db", envvar="DIANA_DB", show_envvar=True, metavar="FILE",
-    help="SQLite file holding player data.")]
+DbOption = Annotated[str, typer.Option(
+    "--db", envvar="DIANA_DB", show_envvar=True, metavar="FILE|URL",
+    help="Player data: an SQLite file, or a PostgreSQL database as"
+    " postgresql://user@host:5432/db (engine/store/open.py picks the backend).")]
 
 
 def adopt_env_file() -> None:

@@ -123,7 +123,7 @@ def print_report(out: Console, r: StatsReport) -> None:
     out.print(note, markup=False)
 
 
-def run(db: Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_sim: bool,
+def run(db: str | Path, content: Path, *, out_dir: Path | None, fmt: Format, compare_sim: bool,
         runs: int, seed: int, as_of: float, out: Console | None = None,
         err: Console | None = None) -> int:
     out = out or Console(file=sys.stdout, soft_wrap=fmt is Format.json, width=120)

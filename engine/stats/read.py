@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.stats.report import ActionEvent, PlayerRow, Rows
 from engine.store.errors import SchemaTooNew, StoreError
+from engine.store.postgres.connect import is_url
 from engine.store.sqlite.check import connect_readonly
 from engine.store.sqlite.migrations import LATEST, check_version
 
@@ -35,6 +36,9 @@ def _json(text: str, what: str) -> Any:
 
 def read_rows(path: str | Path) -> Rows:
     p = str(path)
+    if is_url(p):
+        raise StatsReadError("diana stats does not read PostgreSQL yet (DIANA_DB is a"
+                             " postgresql:// URL); run it on an SQLite copy")
     try:
         conn = connect_readonly(p)
     except StoreError as exc:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.store.postgres.connect import is_url
+from engine.store.postgres.connect import is_url, shown
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -45,7 +45,8 @@ class Config:
     start_backoff: float = 1.0
 
     def redacted(self) -> str:
-        return (f"api={self.api_base or 'api.telegram.org'} db={self.db} content={self.content}"
+        return (f"api={self.api_base or 'api.telegram.org'} db={shown(str(self.db))}"
+                f" content={self.content}"
                 f" admins={len(self.admins)} rate={self.rate_count}/{self.rate_window:g}s"
                 f" pages={self.pages} durability={self.durability}")
 

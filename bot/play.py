@@ -111,17 +111,21 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
     if diana.config.pages == "edit" and tapped is not None and tapped == previous \
             and not image:
         # The tapped page becomes the next one, notices on top: one call instead of three
-        # (strip, notices, page). A page too long for one message is sent as new ones.
+        # (strip, notices, page). A page too long for one message goes on in new ones, the
+        # keyboard under the last (an edit without one removes the tapped page's).
         head = "\n".join(notices)
         parts = views.page(game, state, screen, locale,
                            f"{head}\n\n{lead}" if head and lead else head or lead)
-        if len(parts) == 1:
-            edited = await safe(bot(EditPage(params=page_params(
-                tapped[0], parts[0], keyboard, message_id=tapped[1]))), "editMessageText(page)")
-            if edited is not None:
-                if keyboard is not None:
-                    diana.last_page[player] = tapped
-                return
+        whole = len(parts) == 1
+        edited = await safe(bot(EditPage(params=page_params(
+            tapped[0], parts[0], keyboard if whole else None, message_id=tapped[1]))),
+            "editMessageText(page)")
+        if edited is not None:
+            if not whole:
+                await send_parts(bot, diana, tapped[0], player, parts[1:], keyboard)
+            elif keyboard is not None:
+                diana.last_page[player] = tapped
+            return
     # The pages left behind lose their buttons while the new page is being sent.
     strips = [strip_keyboard(bot, *old) for old in {previous, tapped} if old is not None]
     await asyncio.gather(*strips, _send_page(bot, diana, chat_id, player, state, screen,

@@ -1,6 +1,7 @@
 """End to end with a story at real length (tests/longkit.py: a passage of over 10,000
 characters, 180-character labels, 20 choices on one page): the real bot against the Bot API
-emulator, which refuses whatever Telegram would."""
+emulator, which refuses whatever Telegram would. One bot sends new pages, the other
+(DIANA_PAGES=edit) rewrites the tapped one."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def content(tmp_path_factory):
 def bot(tmp_path_factory, content):
     with running_bot(tmp_path_factory.mktemp("bot"), DIANA_CONTENT=str(content),
                      DIANA_RATE_LIMIT="1000/1") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def edit_bot(tmp_path_factory, content):
+    with running_bot(tmp_path_factory.mktemp("edit"), DIANA_CONTENT=str(content),
+                     DIANA_RATE_LIMIT="1000/1", DIANA_PAGES="edit") as proc:
         yield proc
 
 
@@ -66,14 +74,18 @@ def flip(p: Player, page: Message, needle: str) -> Message:
                           what="another keyboard page")
 
 
-def choose(p: Player, page: Message, number: int) -> Message:
-    """Show the keyboard page holding choice `number`, and tap it: the next page."""
+def choose(p: Player, page: Message, number: int, edit: bool = False) -> Message:
+    """Show the keyboard page holding choice `number`, and tap it: the next page (with
+    `edit`, the tapped message rewritten into it)."""
     shown = now(p, page)
     for _ in range((number - 1) // 8):
         shown = flip(p, shown, MORE)
     before = p.count()
     p.tap(shown, f"{number}. ")
-    return p.wait_page(before)
+    if not edit:
+        return p.wait_page(before)
+    return p.emu.wait_for(lambda: (m := now(p, page)).shown != shown.shown and m, 10,
+                          what="the page rewritten")
 
 
 def test_a_long_page_arrives_whole_in_several_messages_with_paged_numbered_buttons(bot):
@@ -130,3 +142,22 @@ def test_paging_buttons_of_an_earlier_page_do_nothing(bot):
     p.emu.wait_for(lambda: now(p, hub2).button_texts()[0].startswith("9. "), 10,
                    what="the second keyboard page")
     within_limits(p, bot)
+
+
+def test_in_edit_mode_a_long_page_edits_the_tapped_one_and_sends_the_rest(edit_bot):
+    p, hub = start(edit_bot, 401)
+    assert_whole_hub(p.messages())
+    room = choose(p, hub, 20, edit=True)
+    assert room.message_id == hub.message_id and "You are in room 20." in room.shown
+    count = p.count()
+    p.tap(room, "Back to the long room")
+    last = p.wait_page(count)
+    parts = [now(p, room), *p.messages()[count:]]
+    assert parts[0].shown.startswith("The Long Room") and parts[-1].message_id == \
+        last.message_id
+    assert_whole_hub(parts)
+
+    # paging works on the continued page, and a choice on it edits it in turn
+    room = choose(p, last, 12, edit=True)
+    assert room.message_id == last.message_id and "You are in room 12." in room.shown
+    within_limits(p, edit_bot)

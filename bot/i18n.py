@@ -18,6 +18,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary": ("{emoji} {points} {currency} · level {level} {level_name}"
                     " · 🏆 {ach}/{ach_total} · endings {endings}/{endings_total}"),
         "play_again": "↻ Play again",
+        "page_more": "more… ›",
+        "page_back": "‹ back",
         "restart_confirm": ("Start the story over? You keep your {currency}, achievements and"
                             " endings; your place in the story is lost."),
         "restart_yes": "Yes, start over",
@@ -66,6 +68,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary": ("{emoji} {points} {currency} · nivel {level} {level_name}"
                     " · 🏆 {ach}/{ach_total} · finales {endings}/{endings_total}"),
         "play_again": "↻ Jugar de nuevo",
+        "page_more": "más… ›",
+        "page_back": "‹ atrás",
         "restart_confirm": ("¿Empezar la historia de nuevo? Conservas tus {currency}, logros y"
                             " finales; pierdes tu lugar en la historia."),
         "restart_yes": "Sí, empezar de nuevo",

@@ -5,6 +5,8 @@
                              as the store's reset keeps the counter running), the choice's
                              position on the page, and a tag of the content it was
                              rendered from
+    p:<turn>:<page>:<tag>    show another keyboard page of the choices (more…, back):
+                             changes no game state; stale, like a choice, on another turn
     r:<turn>                 restart now (the "play again" button, the confirmation)
     k:<turn>                 keep playing (cancel a restart)
     b:<all|week|month>       a leaderboard tab
@@ -18,6 +20,7 @@ from typing import Any
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import layout
 from bot.i18n import LANGUAGE_NAMES, t
 from engine.model import Content
 from engine.screen import Screen
@@ -26,6 +29,12 @@ from engine.screen import Screen
 class ChoiceCb(CallbackData, prefix="c"):
     turn: int
     index: int
+    tag: str
+
+
+class PageCb(CallbackData, prefix="p"):
+    turn: int
+    page: int
     tag: str
 
 
@@ -65,31 +74,47 @@ def _pack(data: CallbackData) -> str:
 def choice_data(turn: int, index: int, tag: str) -> str:
     """`ChoiceCb(turn=turn, index=index, tag=tag).pack()` without building the model: a
     page packs one per button (a test holds the two equal)."""
-    sep = ChoiceCb.__separator__
+    return _fast_pack(ChoiceCb, turn, index, tag)
+
+
+def page_data(turn: int, page: int, tag: str) -> str:
+    """`PageCb(turn=turn, page=page, tag=tag).pack()`, as choice_data."""
+    return _fast_pack(PageCb, turn, page, tag)
+
+
+def _fast_pack(cb: type[CallbackData], turn: int, n: int, tag: str) -> str:
+    sep = cb.__separator__
     if sep in tag:
         raise ValueError(f"the content tag {tag!r} holds the separator {sep!r}")
-    data = f"{ChoiceCb.__prefix__}{sep}{turn}{sep}{index}{sep}{tag}"
+    data = f"{cb.__prefix__}{sep}{turn}{sep}{n}{sep}{tag}"
     if len(data.encode()) > MAX_CALLBACK_LENGTH:
         raise ValueError(f"callback data {data!r} is over {MAX_CALLBACK_LENGTH} bytes")
     return data
 
 
-def choice_label(label: str, cost: int, available: bool, emoji: str) -> str:
-    text = label if available else f"🔒 {label}"
-    if cost:
-        text += f" · {cost} {emoji}".rstrip()
-    return text
-
-
-def screen_keyboard(content: Content, screen: Screen, turn: int, locale: str
+def screen_keyboard(content: Content, screen: Screen, turn: int, locale: str, page: int = 0
                     ) -> dict[str, Any] | None:
-    """A page's keyboard as Bot API JSON: pages go out as bot.telegram.JsonCall, which
-    skips building aiogram's models (about 10 µs a button)."""
+    """A page's keyboard as Bot API JSON (pages go out as bot.telegram.JsonCall, which
+    skips building aiogram's models: about 10 µs a button). It shows keyboard page `page`
+    of the choices, `layout.choices_per_page` of them, with more…/back buttons when there
+    are more; each choice button keeps the choice's position on the whole page."""
     tag = content_tag(content)
     emoji = content.manifest.currency.emoji
-    rows = [[{"text": choice_label(c.label, c.cost, c.available, emoji),
-              "callback_data": choice_data(turn, i, tag)}]
-            for i, c in enumerate(screen.choices)]
+    settings = content.manifest.layout
+    choices = screen.choices
+    numbers = layout.numbered(settings, choices, emoji)
+    page, shown = layout.window(len(choices), settings.choices_per_page, page)
+    rows = [[{"text": layout.button_text(choices[i], i + 1 if numbers else None, emoji),
+              "callback_data": choice_data(turn, i, tag)}] for i in shown]
+    paging = []
+    if page > 0:
+        paging.append({"text": t(locale, "page_back"),
+                       "callback_data": page_data(turn, page - 1, tag)})
+    if shown and shown[-1] < len(choices) - 1:
+        paging.append({"text": t(locale, "page_more"),
+                       "callback_data": page_data(turn, page + 1, tag)})
+    if paging:
+        rows.append(paging)
     if screen.ending:
         rows.append([{"text": t(locale, "play_again"),
                       "callback_data": _pack(RestartCb(turn=turn))}])

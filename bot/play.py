@@ -26,13 +26,22 @@ from bot.i18n import LANGUAGE_NAMES, pick_locale, t
 from bot.keyboards import (
     ChoiceCb,
     KeepCb,
+    PageCb,
     RestartCb,
     content_tag,
     restart_keyboard,
     screen_keyboard,
 )
 from bot.service import Diana
-from bot.telegram import AnswerQuery, EditPage, SendPage, StripKeyboard, page_params, safe
+from bot.telegram import (
+    AnswerQuery,
+    EditKeyboard,
+    EditPage,
+    SendPage,
+    StripKeyboard,
+    page_params,
+    safe,
+)
 from engine.screen import Screen, buttons, render
 from engine.state import State
 from engine.step import Choose, Restart, Start
@@ -102,17 +111,21 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
     if diana.config.pages == "edit" and tapped is not None and tapped == previous \
             and not image:
         # The tapped page becomes the next one, notices on top: one call instead of three
-        # (strip, notices, page). A page too long for one message is sent as new ones.
+        # (strip, notices, page). A page too long for one message goes on in new ones, the
+        # keyboard under the last (an edit without one removes the tapped page's).
         head = "\n".join(notices)
         parts = views.page(game, state, screen, locale,
                            f"{head}\n\n{lead}" if head and lead else head or lead)
-        if len(parts) == 1:
-            edited = await safe(bot(EditPage(params=page_params(
-                tapped[0], parts[0], keyboard, message_id=tapped[1]))), "editMessageText(page)")
-            if edited is not None:
-                if keyboard is not None:
-                    diana.last_page[player] = tapped
-                return
+        whole = len(parts) == 1
+        edited = await safe(bot(EditPage(params=page_params(
+            tapped[0], parts[0], keyboard if whole else None, message_id=tapped[1]))),
+            "editMessageText(page)")
+        if edited is not None:
+            if not whole:
+                await send_parts(bot, diana, tapped[0], player, parts[1:], keyboard)
+            elif keyboard is not None:
+                diana.last_page[player] = tapped
+            return
     # The pages left behind lose their buttons while the new page is being sent.
     strips = [strip_keyboard(bot, *old) for old in {previous, tapped} if old is not None]
     await asyncio.gather(*strips, _send_page(bot, diana, chat_id, player, state, screen,
@@ -128,6 +141,12 @@ async def _send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: S
     if image:
         await send_image(bot, chat_id, diana.config.content, image)
     parts = views.page(diana.game, state, screen, state["player"]["locale"], lead)
+    await send_parts(bot, diana, chat_id, player, parts, keyboard)
+
+
+async def send_parts(bot: Bot, diana: Diana, chat_id: int, player: str, parts: list[str],
+                     keyboard: dict[str, Any] | None) -> None:
+    """A page's messages in order, the keyboard under the last."""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         sent = await safe(bot(SendPage(params=page_params(chat_id, part,
@@ -239,15 +258,18 @@ async def current_state(diana: Diana, player: str) -> State | None:
 # ---- buttons --------------------------------------------------------------------------
 
 
-async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> None:
+async def page_button(bot: Bot, diana: Diana, query: CallbackQuery, turn: int, tag: str
+                      ) -> tuple[State, str, int] | None:
+    """The player's state, locale and chat when a button of a story page (shown at `turn`,
+    from content `tag`) still stands for what it showed. Otherwise the tap is answered
+    (after a reload, with the current page shown again) and None returned."""
     player = diana.player_id(query.from_user.id)
     msg = editable(query)
     state = await current_state(diana, player)
     locale = locale_of(diana, state, query.from_user)
     if state is None or state["fragment"] is None:
         await answer(query, t(locale, "not_started"))
-        return
-    game = diana.game
+        return None
     chat_id = msg.chat.id if msg else query.from_user.id
     if player in diana.moved:
         # The story changed under the player (a /reload): whatever this button meant, the
@@ -255,19 +277,30 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         await answer(query, t(locale, "updated"))
         async with diana.lock(player):
             await resume(bot, diana, chat_id, player, msg)
-        return
-    if cb.turn != state["turn"]:
+        return None
+    if turn != state["turn"]:
         await answer(query, t(locale, "stale"))
         if msg is not None and diana.last_page.get(player) != (msg.chat.id, msg.message_id):
             await strip_keyboard(bot, msg.chat.id, msg.message_id)
-        return
-    if cb.tag != content_tag(game.content):
+        return None
+    if tag != content_tag(diana.game.content):
         # The page is current but was rendered from content since replaced: its index may
         # mean another choice now. Show the page again from the live story.
         await answer(query, t(locale, "updated"))
         async with diana.lock(player):
             await resume(bot, diana, chat_id, player, msg)
+        return None
+    return state, locale, chat_id
+
+
+async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> None:
+    live = await page_button(bot, diana, query, cb.turn, cb.tag)
+    if live is None:
         return
+    state, locale, chat_id = live
+    player = diana.player_id(query.from_user.id)
+    msg = editable(query)
+    game = diana.game
     views = buttons(game, state)
     if not 0 <= cb.index < len(views):
         await answer(query, t(locale, "invalid_button"))
@@ -286,6 +319,34 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered
+
+
+async def flip(bot: Bot, diana: Diana, query: CallbackQuery, cb: PageCb) -> None:
+    """more… / back: the tapped page shows another keyboard page of its choices. The game
+    does not move: no store action, only the keyboard is edited."""
+    live = await page_button(bot, diana, query, cb.turn, cb.tag)
+    if live is None:
+        return
+    _, locale, _ = live
+    await answer(query)
+    msg = editable(query)
+    if msg is None:
+        return  # too old to edit; its keyboard is gone anyway
+    player = diana.player_id(query.from_user.id)
+    async with diana.lock(player):
+        # A choice tapped meanwhile moved the page on (and may have rewritten this very
+        # message): its keyboard is not ours to change any more.
+        state = await current_state(diana, player)
+        if state is None or state["turn"] != cb.turn or player in diana.moved \
+                or state["fragment"] is None:
+            return
+        keyboard = screen_keyboard(diana.game.content, render(diana.game, state), cb.turn,
+                                   locale, page=cb.page)
+        # the same keyboard again (a double tap) is "message is not modified": harmless
+        await safe(bot(EditKeyboard(params={"chat_id": msg.chat.id,
+                                            "message_id": msg.message_id,
+                                            "reply_markup": keyboard})),
+                   "editMessageReplyMarkup(page)")
 
 
 async def resume(bot: Bot, diana: Diana, chat_id: int, player: str,
@@ -365,4 +426,4 @@ async def keep(bot: Bot, diana: Diana, query: CallbackQuery, cb: KeepCb) -> None
                                          message_id=msg.message_id), "editMessageText")
 
 
-__all__ = ["StoreError", "answer", "choose", "keep", "restart", "start"]
+__all__ = ["StoreError", "answer", "choose", "flip", "keep", "restart", "start"]

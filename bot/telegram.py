@@ -89,6 +89,12 @@ class StripKeyboard(JsonCall):
     __api_method__ = "editMessageReplyMarkup"
 
 
+class EditKeyboard(JsonCall):
+    """Another keyboard page of the same choices (more…, back) in place of the shown one."""
+
+    __api_method__ = "editMessageReplyMarkup"
+
+
 class AnswerQuery(JsonCall):
     __api_method__ = "answerCallbackQuery"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot import layout
 from bot.i18n import t
 from engine.game import Game
 from engine.requirements import level_of
@@ -90,14 +91,19 @@ def summary_line(game: Game, state: State, locale: str) -> str:
 
 def page(game: Game, state: State, screen: Screen, locale: str,
          lead: str | None = None) -> list[str]:
-    """A fragment as messages: [lead], title, paragraphs, and for an ending its label and
-    the player's summary. The keyboard goes on the last one."""
+    """A fragment as messages: [lead], title, paragraphs, the numbered choices when their
+    buttons cannot hold their labels, and for an ending its label and the player's
+    summary. The keyboard goes on the last one."""
     blocks: list[tuple[str, bool]] = []
     if lead:
         blocks.append((lead, False))
     if screen.title:
         blocks.append((screen.title, True))
     blocks.extend((p, False) for p in screen.text.split("\n\n") if p.strip())
+    emoji = game.content.manifest.currency.emoji
+    if layout.numbered(game.content.manifest.layout, screen.choices, emoji):
+        # the buttons carry numbers and cut labels: the choices are read here, in full
+        blocks.append((layout.choice_list(screen.choices, emoji), False))
     if screen.ending:
         blocks.append((t(locale, "ending", label=screen.ending_label or ""), True))
         blocks.append((summary_line(game, state, locale), False))

@@ -68,9 +68,9 @@ _CHECKS = [
     CheckInfo("U003", "flag-never-read", W, "A flag is set but nothing ever reads it."),
     CheckInfo("U004", "item-never-given", W, "An item is required but nothing ever gives it."),
     # T: Telegram limits
-    CheckInfo("T001", "text-too-long", E, "A text can exceed Telegram's 4,096 characters."),
-    CheckInfo("T002", "label-too-long", E, "A choice label is over 64 characters."),
-    CheckInfo("T003", "too-many-choices", E, "A fragment has more choices than a keyboard shows."),
+    CheckInfo("T001", "text-too-long", W, "A text can exceed Telegram's 4,096 characters: the bot sends it as several messages."),
+    CheckInfo("T002", "label-too-long", W, "A choice label is over the 64 characters a button shows: the bot numbers or cuts it."),
+    CheckInfo("T003", "too-many-choices", W, "A fragment has more choices than one keyboard shows: the bot pages them."),
     CheckInfo("T004", "locked-reason-too-long", E, "A locked reason is over 200 characters."),
     # L: locales
     CheckInfo("L001", "missing-translation", W, "A text lacks a translation for a declared locale."),

@@ -33,6 +33,7 @@ from engine.model import (
     Fragment,
     Has,
     Item,
+    Layout,
     Level,
     Manifest,
     Not,
@@ -404,6 +405,7 @@ class _Builder:
             severity=frozen_map((m.get("lint") or {}).get("severity")),
             rule_dirs=tuple(m.get("rules", ())),
             migrate=frozen_map(m.get("migrate")),
+            layout=Layout(**(m.get("layout") or {})),
             loc=Loc(self.manifest_file.path),
         )
 

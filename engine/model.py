@@ -244,6 +244,15 @@ class Currency:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How a front end with small buttons (the Telegram bot) presents a page's choices:
+    presentation only, never part of a step."""
+
+    long_labels: str = "numbered"  # or "cut"
+    choices_per_page: int = 8
+
+
+@dataclass(frozen=True)
 class Manifest:
     format: int
     version: str
@@ -259,6 +268,7 @@ class Manifest:
     rule_dirs: tuple[str, ...] = ()
     # old fragment id -> the fragment that replaces it, for saves made under older versions
     migrate: Mapping[str, str] = field(default_factory=frozen_map)
+    layout: Layout = Layout()
     loc: Loc = field(default=NOWHERE, compare=False)
 
     @property

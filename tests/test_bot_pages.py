@@ -57,19 +57,21 @@ def test_a_double_tap_edits_once(bot):
     assert "The lamp shows a door." in lamp.shown
 
 
-def test_a_page_too_long_for_one_message_is_sent_as_new_ones(bot):
+def test_a_page_too_long_for_one_message_edits_the_tapped_one_and_sends_the_rest(bot):
     p, page = start(bot, 203)
     before = p.count()
     p.tap(page, "Enter the library")
     last = p.wait_page(before)
-    parts = p.messages()[before:]
-    assert len(parts) >= 2 and parts[-1].message_id == last.message_id
-    assert p.messages()[before - 1].buttons() == []  # the tapped page lost its buttons
-    assert all(not m.buttons() for m in parts[:-1])
+    first = next(m for m in p.messages() if m.message_id == page.message_id)
+    rest = p.messages()[before:]
+    assert first.shown.startswith("The Library") and first.buttons() == []
+    assert len(rest) >= 1 and rest[-1].message_id == last.message_id
+    assert all(not m.buttons() for m in rest[:-1])
+    assert all(len(m.plain or "") <= 4096 for m in (first, *rest))
 
     p.tap(last, "Back to the hall")  # the library's last part becomes the hall
     hall = edited(p, last)
-    assert "The Hall" in hall.shown and p.count() == before + len(parts)
+    assert "The Hall" in hall.shown and p.count() == before + len(rest)
 
 
 def test_a_page_that_cannot_be_edited_is_sent_as_a_new_one(bot):

@@ -39,6 +39,7 @@ from bot.telegram import (
 )
 from bot.testing.html import html_to_plain
 from bot.views import plain_messages, split_blocks, units
+from engine.model import Layout
 from engine.screen import ChoiceView, Screen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,12 +153,15 @@ def test_callback_data_fits_and_round_trips():
         digest = "abcdef0123"
 
         class manifest:
+            layout = Layout(choices_per_page=98)
+
             class currency:
                 emoji = "💋"
 
     kb = screen_keyboard(FakeContent, screen, 10**9, "en")  # type: ignore[arg-type]
     assert kb is not None
     rows = kb["inline_keyboard"]
+    assert len(rows) == 31
     # the keyboard is Bot API JSON: aiogram's own model takes it as it is
     assert InlineKeyboardMarkup.model_validate(kb).inline_keyboard[5][0].text == rows[5][0][
         "text"]

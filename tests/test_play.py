@@ -7,6 +7,7 @@ import sqlite3
 from collections import deque
 from pathlib import Path
 
+import longkit
 import pytest
 from stepkit import SAMPLE, load_game
 from typer.testing import CliRunner
@@ -225,3 +226,18 @@ def test_piped_stdin_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stdout.count("> ") >= 3
+
+
+def test_a_story_at_real_length_plays_whole_in_the_terminal(tmp_path):
+    """A 10,000-character passage, 180-character labels, 20 choices: lint warns (the bot
+    splits, numbers and pages them), and the terminal shows everything as it is."""
+    story = longkit.write(tmp_path / "long")
+    result = runner.invoke(app, ["play", str(story), "--db", str(tmp_path / "s.sqlite3")],
+                           input="20\n1\n")
+    assert result.exit_code == 0, result.output
+    assert "\n\n".join(longkit.paragraphs()) in result.output
+    for i in range(1, longkit.CHOICES + 1):
+        assert f"  {i}. {longkit.label(i)}\n" in result.output
+    assert "You are in room 20." in result.output
+    for command in (["simulate", str(story)], ["graph", str(story)]):
+        assert runner.invoke(app, command).exit_code == 0, command

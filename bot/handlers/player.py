@@ -14,6 +14,7 @@ from bot.keyboards import (
     ChoiceCb,
     KeepCb,
     LangCb,
+    PageCb,
     RestartCb,
     board_keyboard,
     language_keyboard,
@@ -81,6 +82,11 @@ def router() -> Router:
     async def on_choice(query: CallbackQuery, callback_data: ChoiceCb, bot: Bot,
                         diana: Diana) -> None:
         await play.choose(bot, diana, query, callback_data)
+
+    @r.callback_query(PageCb.filter())
+    async def on_page(query: CallbackQuery, callback_data: PageCb, bot: Bot,
+                      diana: Diana) -> None:
+        await play.flip(bot, diana, query, callback_data)
 
     @r.callback_query(RestartCb.filter())
     async def on_restart_button(query: CallbackQuery, callback_data: RestartCb, bot: Bot,

@@ -1,4 +1,9 @@
-"""Telegram's limits, checked on the worst case after interpolation, in every locale."""
+"""Telegram's limits, checked on the worst case after interpolation, in every locale.
+
+The bot carries long texts, long labels and many choices (it splits, numbers and pages
+them), so those are warnings that say what it will do; a reason too long for an alert
+stays an error. What Telegram would refuse outright (a keyboard of more than 100 buttons)
+the schema keeps out of `layout.choices_per_page`."""
 
 from __future__ import annotations
 
@@ -12,8 +17,7 @@ from engine.model import Content, Fragment, Text
 from engine.text import MAX_NAME, MAX_NUMBER, worst_case_length
 
 MAX_MESSAGE = 4096
-MAX_LABEL = 64
-MAX_CHOICES = 10
+MAX_LABEL = 64  # what a button shows before clients cut it
 MAX_ALERT = 200
 
 
@@ -47,29 +51,43 @@ def message_length(f: Fragment, locale: str, default: str, w: dict[str, int]) ->
     return sum(parts) + 2 * max(len(parts) - 1, 0)
 
 
+def _label_plan(long_labels: str) -> str:
+    if long_labels == "cut":
+        return "the bot cuts the button's label at a word"
+    return ("the bot lists the page's choices in full, numbered, under its text, and cuts"
+            " the buttons' labels at a word")
+
+
 @check
 def telegram_limits(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     w = widths(content)
     default = content.manifest.default_locale
+    layout = content.manifest.layout
     for f in content.fragments.values():
         for locale in content.manifest.locales:
             n = message_length(f, locale, default, w)
             if n > MAX_MESSAGE:
-                yield diag("T001", f"fragment `{f.id}` ({locale}) can reach {n} characters;"
-                           f" Telegram allows {MAX_MESSAGE}", f.text[0].text.loc,
-                           "split it into two fragments joined by a choice")
+                yield diag("T001", f"fragment `{f.id}` ({locale}) can reach {n} characters,"
+                           f" over Telegram's {MAX_MESSAGE} for one message: the bot sends it"
+                           " as several, split between paragraphs (or sentences)",
+                           f.text[0].text.loc,
+                           "if it should be read at once, split it into fragments joined by"
+                           " a choice")
                 break
-        if len(f.choices) > MAX_CHOICES:
-            yield diag("T003", f"fragment `{f.id}` has {len(f.choices)} choices; at most"
-                       f" {MAX_CHOICES} fit a keyboard", f.choices[MAX_CHOICES].loc,
-                       "move some choices to a follow-up fragment")
+        if len(f.choices) > layout.choices_per_page:
+            yield diag("T003", f"fragment `{f.id}` has {len(f.choices)} choices: the bot shows"
+                       f" {layout.choices_per_page} at a time, with more… and back buttons",
+                       f.choices[layout.choices_per_page].loc,
+                       "move some choices to a follow-up fragment, or raise"
+                       " layout.choices_per_page in game.yaml")
         for c in f.choices:
             for locale in content.manifest.locales:
                 n = _longest(c.text, locale, default, w)
                 if n > MAX_LABEL:
                     yield diag("T002", f"label of `{f.id}.{c.id}` ({locale}) can reach {n}"
-                               f" characters; buttons allow {MAX_LABEL}", c.text.loc,
-                               "shorten the label")
+                               f" characters; buttons show {MAX_LABEL}:"
+                               f" {_label_plan(layout.long_labels)}", c.text.loc,
+                               "shorten the label to see it whole on its button")
                     break
             for locale in content.manifest.locales:
                 n = _longest(c.locked_text, locale, default, w)

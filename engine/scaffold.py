@@ -25,8 +25,6 @@ from engine.yaml_fmt import dump, round_trip
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ENDINGS = ("good", "bad", "neutral", "secret")
-MAX_CHOICES = 10
-MAX_LABEL = 64
 MAX_SLUG = 32
 SCHEMA_LINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)")
 # Words some YAML readers (YAML 1.1) take for booleans or null: always quote them.
@@ -249,16 +247,10 @@ def plan_fragment(result: LoadResult, root: Path, fid: str, *,
             raise ScaffoldError(f"unknown fragment `{from_fragment}` (--from)")
         if source.ending is not None:
             raise ScaffoldError(f"`{from_fragment}` is an ending; endings have no choices")
-        if len(source.choices) >= MAX_CHOICES:
-            raise ScaffoldError(f"`{from_fragment}` already has {MAX_CHOICES} choices, "
-                                "the most a keyboard shows")
         choice_text = choice_text if choice_text is not None else fid.replace("_", " ").capitalize()
         choice_text = " ".join(choice_text.split())
         if not choice_text:
             raise ScaffoldError("--choice is empty", 2)
-        if len(choice_text) > MAX_LABEL:
-            raise ScaffoldError(f"--choice is {len(choice_text)} characters; a button label "
-                                f"holds at most {MAX_LABEL}", 2)
 
     stories = _story_files(result)
     if file is not None:

@@ -44,7 +44,7 @@ from ruamel.yaml.events import (
     StreamStartEvent,
 )
 
-from engine.source import _resolves_to_str
+from engine.source.fast import _resolves_to_str
 
 _CParser = getattr(_ruamel_main, "CParser", None)
 

@@ -21,20 +21,21 @@ from hypothesis import strategies as st
 from engine import schema, source, synth
 from engine.frozen import frozen
 from engine.load import load
+from engine.source import fast as source_fast
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_c = pytest.mark.skipif(source._CParser is None, reason="ruamel.yaml.clib not installed")
+needs_c = pytest.mark.skipif(source_fast._CParser is None, reason="ruamel.yaml.clib not installed")
 needs_rs = pytest.mark.skipif(schema._fast_validators() is None,
                               reason="jsonschema-rs not installed")
 
 
 def _pure(raw: bytes, path: str = "f.yaml") -> Any:
-    saved = source._CParser
-    source._CParser = None
+    saved = source_fast._CParser
+    source_fast._CParser = None
     try:
         return source.read_source(raw, path)
     finally:
-        source._CParser = saved
+        source_fast._CParser = saved
 
 
 def _same(raw: bytes) -> None:
@@ -78,7 +79,7 @@ def test_fast_reading_matches_pure_on_every_repository_file() -> None:
 @needs_c
 def test_fast_reading_matches_pure_on_a_synthetic_story() -> None:
     for text in synth.generate(600, seed=3).values():
-        assert source._fast_read(text) is not None  # the fast path takes it
+        assert source_fast._fast_read(text) is not None  # the fast path takes it
         _same(text.encode())
 
 
@@ -141,15 +142,15 @@ def test_fast_reading_matches_pure_on_snippets(text: str) -> None:
 def test_unusual_constructs_take_the_pure_path() -> None:
     for text in ["a: &x 1\nb: *x\n", "a: !!str 1\n", "? a\n: b\n", "%YAML 1.1\n---\na: no\n",
                  "a:\tb\n", "a: [*x]\n", "a: 1\rb: 2\n", "--- \na: 1\n"]:
-        assert source._unusual(text), text
+        assert source_fast._unusual(text), text
         _same(text.encode())
-    assert not source._unusual("title: Salt & pepper! Really? 3 * 4\n")
+    assert not source_fast._unusual("title: Salt & pepper! Really? 3 * 4\n")
 
 
 @needs_c
 def test_deep_nesting_is_left_to_the_pure_path() -> None:
     text = "a: " + "[" * 20_000 + "]" * 20_000
-    assert source._fast_read(text) is None
+    assert source_fast._fast_read(text) is None
     _same(text.encode())
 
 
@@ -221,8 +222,8 @@ def test_lint_of_a_faulty_story_is_the_same_with_and_without_fast_paths(
     root = synth.write(tmp_path, 300, seed=4,
                        faults=["dead-end", "unknown-goto", "missing-translation"])
     fast = load(root, display_base=tmp_path)
-    saved = source._CParser
-    source._CParser = None
+    saved = source_fast._CParser
+    source_fast._CParser = None
     schema._fast_validators.cache_clear()
     real = schema._fast_validators
     try:
@@ -230,7 +231,7 @@ def test_lint_of_a_faulty_story_is_the_same_with_and_without_fast_paths(
         slow = load(root, display_base=tmp_path)
     finally:
         schema._fast_validators = real  # type: ignore[assignment]
-        source._CParser = saved
+        source_fast._CParser = saved
     assert fast.diagnostics == slow.diagnostics
     assert fast.content == slow.content
 

@@ -11,7 +11,8 @@ from engine.simulate.analysis import (
     never_locks,
 )
 from engine.simulate.core import Abstraction, Witness, auto_playthroughs, parse_target
-from engine.simulate.explore import Exploration, explore, goal
+from engine.simulate.explore import Exploration, explore
+from engine.simulate.goal import goal
 from engine.simulate.randomrun import POLICIES, RandomReport, random_runs, report_json
 from engine.simulate.replay import Replay, ReplayError, ReplayResult, read, record, run, write
 

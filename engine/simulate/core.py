@@ -47,27 +47,96 @@ def _transition_requirements(content: Content):
         yield from requirement_nodes(e.cond)
 
 
+def successors(content: Content) -> dict[str, set[str]]:
+    """The story graph: for each fragment, the fragments one action from it can enter.
+    Moves are choices' targets and `goto` effects; a rule's `goto` can fire after any
+    event, so its target is a move from everywhere. Requirements are ignored: it
+    over-approximates, which is the safe side for every use."""
+    everywhere = {e.target for o, e in effects(content)
+                  if e.kind == "goto" and o.rule is not None and e.target}
+    succ: dict[str, set[str]] = {}
+    for f in content.fragments.values():
+        out = set(everywhere)
+        for c in f.choices:
+            out.update(t.to for t in c.targets)
+            out.update(e.target for e in c.effects if e.kind == "goto" and e.target)
+        out.update(e.target for e in (*f.on_enter, *f.on_first_enter)
+                   if e.kind == "goto" and e.target)
+        succ[f.id] = {t for t in out if t in content.fragments}
+    return succ
+
+
+def _reach(content: Content) -> dict[str, frozenset[str]]:
+    """For each fragment, the fragments a move from it can lead to, in any number of moves
+    (not itself unless a cycle leads back): what it leaves out can never be entered again
+    before a restart."""
+    succ = successors(content)
+    reach: dict[str, frozenset[str]] = {}
+    for fid in content.fragments:
+        seen: set[str] = set()
+        todo = list(succ[fid])
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo.extend(succ[g])
+        reach[fid] = frozenset(seen)
+    return reach
+
+
+def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str]]:
+    """The flags, items and stats something can read: a requirement that decides a move (a
+    choice's `requires`, a rule's or effect's `if`) or a rule listening to their events.
+    Paragraph conditions and interpolation change only text."""
+    flags: set[str] = set()
+    items: set[str] = set()
+    stats: set[str] = set()
+    for node in _transition_requirements(content):
+        if isinstance(node, Has) and node.subject == "flag":
+            flags.add(node.ref)
+        elif isinstance(node, Compare) and node.subject == "item" and node.ref:
+            items.add(node.ref)
+        elif isinstance(node, Compare) and node.subject == "stat" and node.ref:
+            stats.add(node.ref)
+    for r in content.rules:
+        filters = dict(r.filters)
+        if r.event == "flag":
+            flags.update([filters["flag"]] if "flag" in filters else content.flags)
+        elif r.event == "item":
+            items.update([filters["item"]] if "item" in filters else content.items)
+        elif r.event == "stat":
+            stats.update([filters["stat"]] if "stat" in filters else content.stats)
+    return flags, items, stats
+
+
 @dataclass(frozen=True)
 class Abstraction:
     """Which parts of a state can change the future, and how finely.
 
     Exact: two states with equal keys have the same future under every action sequence
-    (same outcomes, same hits). Left out: the ledger, `unlocks`, turn and playthrough
-    counters (the playthrough only when `playthrough_limit` is set, since it bounds the
-    future), the player's name and locale, the content version and the day (one undated
-    day throughout). Coarsened: visit counts (see `visits_key`), `earned` (beyond the top
-    level threshold nothing changes), `day_points` (beyond the daily cap nothing changes),
-    points (only when no cost or spend exists: beyond the largest points constant),
-    `draws` (dropped when the story uses no randomness), achievements, endings, fired
-    rules and once-choices taken (sets: order does not matter)."""
+    (same outcomes, same hits), for every seed. Left out: the ledger, `unlocks`, turn and
+    playthrough counters (the playthrough only when `playthrough_limit` is set, since it
+    bounds the future), the player's name, locale and seed, the draw counter (the search
+    tries every outcome of every draw), the content version and the day (one undated day
+    throughout); flags, items and stats nothing reads; at an ending, the story part of the
+    state (a restart resets it before anything reads it). Coarsened: visit counts and
+    once-choices taken (see `visits_key`, `taken_key`), `earned` (beyond the top level
+    threshold nothing changes), `day_points` (beyond the daily cap nothing changes), points
+    (only when no cost or spend exists: beyond the largest points constant), achievements,
+    endings, fired rules (sets: order does not matter)."""
 
     relevant_visits: dict[str, int]  # fragment -> cap on its visit count
     visited_count_cap: int  # 0: no requirement counts visited fragments
     earned_cap: int
     points_cap: int | None  # None: exact
     day_cap: int | None
-    random: bool
     playthrough_limit: int | None
+    reach: dict[str, frozenset[str]]
+    once_choices: dict[str, frozenset[str]]  # fragment -> once-choices it or a move reaches
+    read_flags: frozenset[str]
+    read_items: frozenset[str]
+    read_stats: frozenset[str]
+    endings: frozenset[str]
 
     @classmethod
     def of(cls, content: Content, playthrough_limit: int | None = None) -> Abstraction:
@@ -83,54 +152,71 @@ class Abstraction:
                 elif node.subject == "points":
                     points_consts.append(_cap(node.cmp))
         spends = False
-        random = False
         for f in content.fragments.values():
             if f.on_first_enter:
                 visits.setdefault(f.id, 1)
             for c in f.choices:
                 spends = spends or c.cost > 0
-                random = random or len(c.targets) > 1
         for _, e in effects(content):
             spends = spends or e.kind == "spend"
-            random = random or e.chance is not None
         levels = content.manifest.levels
+        reach = _reach(content)
+        once = {f.id: frozenset(f"{f.id}.{c.id}" for c in f.choices if c.once)
+                for f in content.fragments.values()}
+        flags, items, stats = _read_story_variables(content)
         return cls(
             relevant_visits=visits,
             visited_count_cap=count_cap,
             earned_cap=max((lv.points for lv in levels), default=0),
             points_cap=None if spends else max(points_consts),
             day_cap=content.manifest.daily_points,
-            random=random,
             playthrough_limit=playthrough_limit,
+            reach=reach,
+            once_choices={fid: once[fid].union(*(once[g] for g in reach[fid]))
+                          for fid in content.fragments},
+            read_flags=frozenset(flags),
+            read_items=frozenset(items),
+            read_stats=frozenset(stats),
+            endings=frozenset(f.id for f in content.fragments.values() if f.ending),
         )
 
-    def visits_key(self, visits: dict[str, int]) -> tuple:
+    def visits_key(self, here: str, visits: dict[str, int]) -> tuple:
         """Counts of the fragments some requirement or `on_first_enter` reads, each capped
         where comparisons stop telling values apart; and, while a `visited_count`
-        requirement can still change its answer, the set of the other fragments visited
-        (it decides whether a later visit adds to the count)."""
+        requirement can still change its answer, how many fragments were visited and which
+        of the others a move can still enter (only those decide whether a later entrance
+        adds to the count)."""
         rel = self.relevant_visits
         counted = tuple(sorted((f, min(n, rel[f])) for f, n in visits.items() if f in rel))
         if self.visited_count_cap and len(visits) < self.visited_count_cap:
-            return counted, frozenset(f for f in visits if f not in rel)
+            ahead = self.reach[here]
+            return counted, len(visits), frozenset(
+                f for f in visits if f not in rel and f in ahead)
         return counted, None
 
     def key(self, s: State) -> tuple:
         points = s["points"] if self.points_cap is None else min(s["points"], self.points_cap)
+        here = s["fragment"]
+        if here in self.endings:
+            story: tuple = ()
+        else:
+            taken = self.once_choices[here]
+            story = (
+                tuple(f for f in s["flags"] if f in self.read_flags),
+                tuple(sorted(i for i in s["items"].items() if i[0] in self.read_items)),
+                tuple(sorted(i for i in s["stats"].items() if i[0] in self.read_stats)),
+                self.visits_key(here, s["visits"]),
+                frozenset(t for t in s["taken"] if t in taken),
+            )
         return (
-            s["fragment"],
-            tuple(s["flags"]),
-            tuple(sorted(s["items"].items())),
-            tuple(sorted(s["stats"].items())),
-            self.visits_key(s["visits"]),
-            frozenset(s["taken"]),
+            here,
+            story,
             points,
             min(s["earned"], self.earned_cap),
             None if self.day_cap is None else min(s["day_points"], self.day_cap),
             frozenset(s["achievements"]),
             frozenset(s["endings"]),
             frozenset(s["fired"]),
-            s["draws"] if self.random else None,
             s["playthrough"] if self.playthrough_limit is not None else None,
         )
 
@@ -235,3 +321,81 @@ class Witness:
             return True
         return (not other.minimal and self.minimal) or (
             self.minimal == other.minimal and len(self.steps) < len(other.steps))
+
+
+# ---- what the key keeps, by name ---------------------------------------------------------
+
+
+def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
+    """The variables an `Abstraction.key` keeps, each with its value in that key: what the
+    report counts when a bound cuts a search (the variables with the most distinct values
+    are those that multiplied the states)."""
+    here, story, points, earned, day, achievements, endings, fired, playthrough = key
+    yield "fragment", here
+    if story:
+        flags, items, stats, visits, taken = story
+        yield "flags set", flags
+        for item, n in items:
+            yield f"item {item}", n
+        for stat, v in stats:
+            yield f"stat {stat}", v
+        counted, *count = visits
+        for fragment, n in counted:
+            yield f"visits of {fragment}", n
+        if count[0] is not None:
+            yield "fragments visited (count)", count[0]
+            yield "fragments visited (which, for visited_count)", count[1]
+        yield "once-choices taken", taken
+    yield "points", points
+    yield "points earned", earned
+    yield "points today", day
+    yield "achievements", achievements
+    yield "endings reached", endings
+    yield "once rules fired", fired
+    yield "playthrough", playthrough
+
+
+def multipliers(keys: Iterable[tuple], top: int = 12) -> list[tuple[str, int]]:
+    """The variables with the most distinct values over `keys`, most first (those with one
+    value multiply nothing and are left out)."""
+    values: dict[str, set[Any]] = {}
+    for k in keys:
+        for name, v in key_variables(k):
+            values.setdefault(name, set()).add(v)
+    ranked = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),
+                    key=lambda x: (-x[1], x[0]))
+    return ranked[:top]
+
+
+def shown_values(content: Content) -> dict[str, list[str]]:
+    """Values text interpolates ({points}, {stat.X}, {item.X}, {level}), each with where:
+    they make pages differ but not futures, so the search does not keep them for that."""
+    from engine.text import variables
+    from engine.walk import texts
+
+    out: dict[str, list[str]] = {}
+    for where, text in texts(content):
+        for raw in text.values():
+            for name in variables(raw):
+                if name in ("points", "level", "level_name") or name.startswith(("stat.", "item.")):
+                    places = out.setdefault(name, [])
+                    if where not in places:
+                        places.append(where)
+    return out
+
+
+def replays(game: Game, w: Witness, target: str) -> bool:
+    """Whether a witness, played with the real step function from a new player of its
+    role and seed, reaches `target`."""
+    outcome = begin(game, w.role, w.seed)
+    if not outcome.ok:
+        return False
+    if reached(target, outcome, None):
+        return True
+    for s in w.steps:
+        outcome = step(game, outcome.state, action_of(s))
+        if not outcome.ok:
+            return False
+        if reached(target, outcome, s):
+            return True
+    return False

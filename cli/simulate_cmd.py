@@ -98,7 +98,7 @@ def _explore_findings(data: dict[str, Any]) -> set[str]:
 
 def _steps(w: dict[str, Any]) -> str:
     steps = " → ".join(w["steps"]) or "(start)"
-    tag = "" if w["minimal"] else " (probe, not minimal)"
+    tag = "" if w["minimal"] else " (not minimal)"
     return f"[{w['role']}, seed {w['seed']}] {steps}{tag}"
 
 
@@ -113,7 +113,24 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
                   f"({', '.join(data['cut_short'])}): {data['states']} states, "
                   f"{data['transitions']} transitions ({scope}); "
                   f"{data['probe_runs']} probe runs. What is not reached is not proven "
-                  "unreachable.", markup=False)
+                  "unreachable; traps, never-holds and never-locks are not claimed.",
+                  markup=False)
+        if data["multipliers"]:
+            out.print("What multiplied the states: " + "; ".join(
+                f"{m['variable']}: {m['distinct_values']:,} distinct values kept"
+                for m in data["multipliers"][:5]) + ".", markup=False)
+        if data["unproven"]:
+            out.print(f"Unproven ({len(data['unproven'])}): neither reached nor proven "
+                      "unreachable: " + ", ".join(data["unproven"]), markup=False)
+    for name, places in data["shown_not_kept"].items():
+        out.print(f"{{{name}}} is shown to the player ({', '.join(places[:3])}) but nothing "
+                  "reads it: explored as if not shown (pages differ, futures do not).",
+                  markup=False)
+    for miss in data["failed_replays"]:
+        out.print(f"BUG: a witness did not replay to its target: {miss}", markup=False)
+    for path in data["unconcretized"][:5]:
+        out.print(f"No seed tried gives the draws of the path {path}: no witness for it.",
+                  markup=False)
     table = Table(title="Reached", show_lines=False)
     for col in ("kind", "reached", "unreached"):
         table.add_column(col)
@@ -316,20 +333,30 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                     "witness": w.to_json() if w else None, "complete": ex.complete,
                     "proven_impossible": w is None and ex.complete, "states": ex.states,
                     "roles": list(ex.roles), "seeds": list(ex.seeds),
-                    "playthroughs": ex.playthroughs}
+                    "playthroughs": ex.playthroughs,
+                    "multipliers": [{"variable": n, "distinct_values": k}
+                                    for n, k in ex.multipliers],
+                    "failed_replays": ex.failed_replays}
+            for miss in ex.failed_replays:
+                err.print(f"BUG: the witness did not replay to its target: {miss}",
+                          markup=False)
             if fmt is OutFormat.json:
                 _emit_json(out, data)
             elif w is not None:
-                out.print(f"{goal_target}: reached in {len(w.steps)} steps (minimal): "
+                how = "minimal" if w.minimal else "directed search, not minimal"
+                out.print(f"{goal_target}: reached in {len(w.steps)} steps ({how}): "
                           f"{_steps(w.to_json())}", markup=False)
             elif ex.complete:
                 out.print(f"{goal_target}: impossible — no path reaches it (explored every "
-                          f"state: {ex.states}, roles {', '.join(ex.roles)}, seeds "
-                          f"{', '.join(map(str, ex.seeds))}, up to {ex.playthroughs} "
-                          "playthrough(s)).", markup=False)
+                          f"state: {ex.states}, roles {', '.join(ex.roles)}, every seed, up "
+                          f"to {ex.playthroughs} playthrough(s)).", markup=False)
             else:
+                grew = "; ".join(f"{n}: {k:,} distinct values kept"
+                                 for n, k in ex.multipliers[:3])
                 out.print(f"{goal_target}: not found within {max_states} states per search; "
-                          "not proven impossible (raise --max-states).", markup=False)
+                          "not proven impossible (raise --max-states)."
+                          + (f" What multiplied the states: {grew}." if grew else ""),
+                          markup=False)
             if w is not None and record is not None:
                 rep = sim.record(game, list(w.steps), seed=w.seed, role=w.role,
                                  target=goal_target)

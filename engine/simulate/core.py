@@ -344,7 +344,7 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
             yield f"visits of {fragment}", n
         if count[0] is not None:
             yield "fragments visited (count)", count[0]
-            yield "fragments visited (which, for visited_count)", count[1]
+            yield "fragments visited (which, for visited_count)", tuple(count[1:])
         yield "once-choices taken", taken
     yield "points", points
     yield "points earned", earned

@@ -100,6 +100,7 @@ class Exploration:
     matched_rules: set[str] = field(default_factory=set)  # rules whose `when` matched
     hit_counts: dict[str, int] = field(default_factory=dict)  # target -> transitions
     probed: int = 0  # random runs of the probe
+    chased: int = 0  # states of the directed searches for targets the probe missed
     # paths found whose draws no seed tried could give (a witness was not made for them)
     unconcretized: list[str] = field(default_factory=list)
     # when a bound cut a search: the variables with the most distinct values it kept

@@ -36,6 +36,9 @@ GOAL_PROBE = 2_000
 # States per role searched breadth first (shortest paths, and proofs for small stories)
 # before the directed search takes over.
 BREADTH_FIRST = 10_000
+# States per role of the directed search for each target a cut-short exploration and its
+# random probe did not reach.
+CHASE_STATES = 2_000
 
 
 def _places(content: Content, target: str) -> set[str]:
@@ -132,11 +135,24 @@ def _best(game: Game, ex: Exploration, roles: tuple[str, ...], seed: int,
     return best
 
 
-def probe(game: Game, ex: Exploration, runs: int) -> None:
-    """Least-used random runs looking for what a cut-short exploration did not reach."""
+def probe(game: Game, ex: Exploration, runs: int, chase: int = CHASE_STATES) -> None:
+    """Look for what a cut-short exploration did not reach: least-used random runs, then a
+    directed search of `chase` states per role for each target still missing."""
     missing = [t for t in all_targets(game.content) if t not in ex.witnesses]
     if missing:
         _probe_for(game, ex, missing, runs)
+    if not chase:
+        return
+    abstraction = Abstraction.of(game.content, ex.playthroughs)
+    for target in all_targets(game.content):
+        if target in ex.witnesses:
+            continue
+        scratch = Exploration(ex.roles, ex.seeds, ex.playthroughs, chase)
+        w = _best(game, scratch, ex.roles, ex.seeds[0], abstraction, chase, target,
+                  estimate(game.content, target))
+        ex.chased += scratch.states
+        if w is not None:
+            ex.note(target, w)
 
 
 def _probe_for(game: Game, ex: Exploration, wanted: list[str], runs: int) -> None:

@@ -109,6 +109,43 @@ def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str
     return flags, items, stats
 
 
+def _rising_caps(content: Content) -> dict[tuple[str, str], int]:
+    """Items and stats that can only go up, with the value from which every comparison of
+    the story answers alike: (kind, id) -> cap.
+
+    An item qualifies when nothing takes it: a `give` adds the same whatever the count (and
+    raises the same event), so counts at or above the cap stay there and compare alike.
+    A stat qualifies when every change is an `add` of a non-negative amount or a `set`, and
+    no rule listens to its events: a rule could tell an add that moved the value from one
+    stopped by the stat's `max` (no event), which the cap does not keep. (Totals stay far
+    below the engine's bound of 10^18, where a `give` would add less.)"""
+    consts: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for node in _transition_requirements(content):
+        if isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
+            consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
+    falls: set[tuple[str, str]] = set()
+    for _, e in effects(content):
+        if e.kind == "take" and e.target:
+            falls.add(("item", e.target))
+        # (no op is a `set`: its result does not depend on the value before)
+        elif e.kind == "stat" and e.target and (
+                (e.op == "sub" and e.amount > 0) or (e.op == "add" and e.amount < 0)):
+            falls.add(("stat", e.target))
+    for r in content.rules:
+        if r.event == "stat":
+            filters = dict(r.filters)
+            heard = [filters["stat"]] if "stat" in filters else list(content.stats)
+            falls.update(("stat", sid) for sid in heard)
+    caps: dict[tuple[str, str], int] = {}
+    for sid in content.stats:
+        if ("stat", sid) not in falls:
+            caps[("stat", sid)] = _cap(consts.get(("stat", sid), []))
+    for iid in content.items:
+        if ("item", iid) not in falls:
+            caps[("item", iid)] = _cap(consts.get(("item", iid), []))
+    return caps
+
+
 @dataclass(frozen=True)
 class Abstraction:
     """Which parts of a state can change the future, and how finely.
@@ -137,6 +174,9 @@ class Abstraction:
     read_items: frozenset[str]
     read_stats: frozenset[str]
     endings: frozenset[str]
+    # items and stats that only go up, each capped where comparisons stop telling values
+    # apart (see `_rising_caps`); the others read are kept exactly
+    caps: dict[tuple[str, str], int]
 
     @classmethod
     def of(cls, content: Content, playthrough_limit: int | None = None) -> Abstraction:
@@ -165,6 +205,7 @@ class Abstraction:
                 for f in content.fragments.values()}
         flags, items, stats = _read_story_variables(content)
         return cls(
+            caps=_rising_caps(content),
             relevant_visits=visits,
             visited_count_cap=count_cap,
             earned_cap=max((lv.points for lv in levels), default=0),
@@ -201,10 +242,13 @@ class Abstraction:
             story: tuple = ()
         else:
             taken = self.once_choices[here]
+            caps = self.caps
             story = (
                 tuple(f for f in s["flags"] if f in self.read_flags),
-                tuple(sorted(i for i in s["items"].items() if i[0] in self.read_items)),
-                tuple(sorted(i for i in s["stats"].items() if i[0] in self.read_stats)),
+                tuple(sorted((i, min(n, caps.get(("item", i), n)))
+                             for i, n in s["items"].items() if i in self.read_items)),
+                tuple(sorted((i, min(v, caps.get(("stat", i), v)))
+                             for i, v in s["stats"].items() if i in self.read_stats)),
                 self.visits_key(here, s["visits"]),
                 frozenset(t for t in s["taken"] if t in taken),
             )

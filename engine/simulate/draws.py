@@ -7,15 +7,18 @@ between two consecutive cut points of the whole story are interchangeable: every
 decides the same for all of them. Exploring one number per interval (its midpoint) for
 each draw of a step is therefore every outcome the step can have, whatever the seed.
 
-A path found that way names, for each step, the interval each of its draws fell in. Draws
-are counted across the whole run (the counter survives restarts), so those intervals are
-constraints on the numbers at known positions of the stream; `find_seed` tries seeds until
-one meets them all.
+A path found that way names, for each step, the intervals its draws may fall in (every
+combination giving that step's outcome). Draws are counted across the whole run (the
+counter survives restarts), so those are conditions on the numbers at known positions of
+the stream; `find_seed` tries seeds until one meets them all. A number within a rounding
+error of a cut point might decide otherwise than its interval's midpoint; the witness is
+replayed with the real step function anyway, which would report it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 from engine.game import Game
@@ -63,10 +66,16 @@ class Draws:
         return len(self.cuts) - 1
 
 
-def branches(game: Game, draws: Draws, state: State, action: Action
-             ) -> Iterator[tuple[tuple[int, ...], Outcome]]:
-    """Every outcome of `action` at `state` over all seeds: (the interval of each draw the
-    step made, the outcome). The state's own seed and counter are not used."""
+Scripts = frozenset[tuple[int, ...]]  # the interval of each draw of one step, any of these
+
+
+def branches(game: Game, draws: Draws, state: State, action: Action,
+             same: Callable[[Outcome], Hashable]) -> Iterator[tuple[Scripts, Outcome]]:
+    """Every outcome of `action` at `state` over all seeds, one per value of `same` (what
+    the search tells outcomes apart by): (every script of draw intervals that gives it,
+    one such outcome). The state's own seed and counter are not used. Scripts of one
+    outcome all make the same number of draws, so the steps after it draw from the same
+    positions of the stream whichever script a seed meets."""
     base = dict(state)
 
     def run(script: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Outcome]]:
@@ -81,31 +90,40 @@ def branches(game: Game, draws: Draws, state: State, action: Action
             return
         yield script[:used], outcome
 
-    seen: set[tuple[int, ...]] = set()
-    for script, outcome in run(()):
-        if script not in seen:  # a shorter run can end a longer script's branch
-            seen.add(script)
-            yield script, outcome
+    leaves = list(run(()))
+    if len(leaves) == 1:  # most steps draw nothing: nothing to tell apart
+        script, outcome = leaves[0]
+        yield frozenset((script,)), outcome
+        return
+    groups: dict[tuple[Hashable, int], tuple[set[tuple[int, ...]], Outcome]] = {}
+    for script, outcome in leaves:
+        k = (same(outcome), len(script))
+        if k in groups:
+            groups[k][0].add(script)
+        else:
+            groups[k] = ({script}, outcome)
+    for scripts, outcome in groups.values():
+        yield frozenset(scripts), outcome
 
 
-def find_seed(draws: Draws, scripts: Sequence[tuple[int, ...]], start: int = 0) -> int | None:
-    """A seed, from `start` on, whose stream puts each draw of each step in the interval the
-    path chose; None when none of SEED_TRIES seeds does."""
-    wanted: list[tuple[int, int]] = []
+def find_seed(draws: Draws, steps: Sequence[Scripts], start: int = 0) -> int | None:
+    """A seed, from `start` on, whose stream gives each step one of its scripts (its draws
+    counted from where the previous steps' draws end); None when none of SEED_TRIES seeds
+    does."""
+    wanted: list[tuple[int, int, Scripts]] = []  # (first position, draws, scripts)
     n = 0
-    for script in scripts:
-        for i in script:
-            wanted.append((n, i))
-            n += 1
+    for scripts in steps:
+        size = len(next(iter(scripts)))
+        if size:
+            wanted.append((n, size, scripts))
+            n += size
     if not wanted:
         return start
-    # The narrowest interval first: most seeds fail there, after one hash.
-    wanted.sort(key=lambda w: draws.cuts[w[1] + 1] - draws.cuts[w[1]])
     cuts = draws.cuts
     for seed in range(start, start + SEED_TRIES):
-        for pos, i in wanted:
-            v = draw(seed, pos)
-            if not cuts[i] <= v < cuts[i + 1]:
+        for pos, size, scripts in wanted:
+            got = tuple(bisect_right(cuts, draw(seed, pos + j)) - 1 for j in range(size))
+            if got not in scripts:
                 break
         else:
             return seed

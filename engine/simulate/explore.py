@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ from engine.simulate.core import (
     reached,
     replays,
 )
-from engine.simulate.draws import Draws, branches, find_seed
+from engine.simulate.draws import Draws, Scripts, branches, find_seed
 from engine.state import State, new_state
 from engine.step import Outcome, Start
 
@@ -128,7 +128,7 @@ def lock_reason(game: Game, state: State, fragment: str, choice_id: str) -> str:
     return say(locale, "cost", n=c.cost, have=state["points"], currency=currency)
 
 
-Plan = tuple[tuple[str | None, tuple[int, ...]], ...]  # (step, its draws' intervals)
+Plan = tuple[tuple[str | None, Scripts], ...]  # (step, the draw intervals it may take)
 
 
 def concrete(draws: Draws, role: str, seed: int, plan: Plan) -> Witness | None:
@@ -153,7 +153,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
     key = abstraction.key
     draws = Draws.of(content)
     parents: list[int] = []
-    via: list[tuple[str | None, tuple[int, ...]]] = []
+    via: list[tuple[str | None, Scripts]] = []
     seen: dict[tuple, int] = {}
     queue: deque[tuple[int, State]] = deque()
     frontier: list[tuple[int, int, int, State]] = []  # best first: (estimate, depth, node)
@@ -162,6 +162,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
     ending_nodes: list[int] = []
     frag_of: list[str] = []
     dead: set[int] = set()
+    dead_at: set[str] = set()  # fragments with a dead end reported
     local: set[str] = set()  # targets this search has a (shortest) witness for
 
     def plan(i: int) -> Plan:
@@ -177,7 +178,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
             ex.unconcretized.append(" → ".join(st for st, _ in p if st) or "the start")
         return w
 
-    def note_hits(outcome: Outcome, s: str | None, sc: tuple[int, ...], base: int
+    def note_hits(outcome: Outcome, s: str | None, sc: Scripts, base: int
                   ) -> Witness | None:
         p = None
         for t in hits(outcome, s):
@@ -202,7 +203,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
         fs.max_points = max(fs.max_points, state["points"])
         fs.max_earned = max(fs.max_earned, state["earned"])
 
-    def add(state: State, parent: int, move: tuple[str | None, tuple[int, ...]]) -> int | None:
+    def add(state: State, parent: int, move: tuple[str | None, Scripts]) -> int | None:
         """The node of `state`, new or merged; None when the bound stops a new one."""
         k = key(state)
         j = seen.get(k)
@@ -226,7 +227,12 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
             progress(1000)
         return j
 
-    for sc, start in branches(game, draws, new_state(content, role=role, seed=seed), Start()):
+    def same(o: Outcome, step_: str | None = None) -> Hashable:
+        """Outcomes the search tells apart: another next state, or other targets hit."""
+        return (key(o.state), frozenset(hits(o, step_))) if o.ok else o.error
+
+    for sc, start in branches(game, draws, new_state(content, role=role, seed=seed), Start(),
+                              same):
         if not start.ok:  # e.g. a runaway chain on the start: there is nothing to explore
             err = start.error
             w = witness(((None, sc),))
@@ -282,12 +288,14 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                     cs.best_reason = lock_reason(game, s, here, c.id)
             if not moves:
                 dead.add(idx)
-                w = witness(plan(idx))
-                if w is not None:
-                    ex.findings.append(Finding(
-                        "dead-end", here, f"no choice is available at `{here}`", w))
+                if here not in dead_at:  # breadth first: the shortest path to one there
+                    w = witness(plan(idx))
+                    if w is not None:
+                        dead_at.add(here)
+                        ex.findings.append(Finding(
+                            "dead-end", here, f"no choice is available at `{here}`", w))
         for m in moves:
-            for sc, outcome in branches(game, draws, s, action_of(m)):
+            for sc, outcome in branches(game, draws, s, action_of(m), same):
                 ex.transitions += 1
                 if not outcome.ok:
                     err = outcome.error

@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 from engine import synth
 from engine.game import compile_game
 from engine.load import load
+from engine.model import All, Compare
 from engine.simulate import explore, goal, random_runs
 from engine.simulate.core import Abstraction, all_targets, hits, multipliers, replays
 from engine.simulate.draws import Draws, branches, find_seed
+from engine.simulate.goal import estimate, shortfall
 from engine.state import new_state
 from engine.step import Choose, Start, step
 
@@ -311,3 +313,28 @@ def test_a_bound_names_the_variables_that_multiplied_the_states() -> None:
     names = [n for n, _ in ex.multipliers]
     assert "fragments visited (which, for visited_count)" in names[:3]
     assert multipliers([]) == []
+
+
+def test_goal_finds_on_the_sample_every_ending_and_achievement_random_runs_find() -> None:
+    game = _sample()
+    report = random_runs(game, runs=2_000, seed=1)
+    wanted = sorted(f"{kind}:{ref}" for kind in ("ending", "achievement")
+                    for ref in report.hits[kind])
+    assert "ending:ending_velvet_door" in wanted
+    for target in wanted:
+        w, _ = goal(game, target, probe=0)  # the search alone, no random runs behind it
+        assert w is not None and replays(game, w, target), target
+
+
+def test_the_directed_order_measures_what_is_missing() -> None:
+    game = _sample()
+    content = game.content
+    s = step(game, new_state(content), Start()).state
+    storyteller = estimate(content, "achievement:storyteller")
+    # three endings are needed: none reached yet is further than two
+    assert storyteller(s) > storyteller({**s, "endings": ["a", "b"]})
+    # the level 5 rule needs 300 points earned
+    inner = estimate(content, "achievement:inner_circle")
+    assert inner({**s, "earned": 250}) < inner({**s, "earned": 20})
+    assert shortfall(All((Compare("points", None, (("gte", 40),)),)), content,
+                     {**s, "points": 30}) == 0.25

@@ -142,7 +142,7 @@ def concrete(draws: Draws, role: str, seed: int, plan: Plan) -> Witness | None:
 
 def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abstraction,
             max_states: int, goal: str | None, progress: Callable[[int], None] | None,
-            distance: Callable[[State], int] | None = None) -> Witness | None:
+            distance: Callable[[State], tuple[float, int]] | None = None) -> Witness | None:
     """One search over every outcome of every draw: breadth first, or, with `distance`
     (an estimate of how far a state is from the goal), best first — the state of least
     estimate, then the shallowest. With a `goal`, stop at the first state reaching it and
@@ -156,7 +156,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
     via: list[tuple[str | None, Scripts]] = []
     seen: dict[tuple, int] = {}
     queue: deque[tuple[int, State]] = deque()
-    frontier: list[tuple[int, int, int, State]] = []  # best first: (estimate, depth, node)
+    frontier: list[tuple[tuple[float, int], int, int, State]] = []  # (estimate, depth, node)
     depth: list[int] = []
     edges: list[list[int]] = []
     ending_nodes: list[int] = []

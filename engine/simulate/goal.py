@@ -1,21 +1,27 @@
 """Goal search: a path to one target, directed by how far the story graph puts each state
 from it; and the probe of random runs that backs up a search cut short by its bound.
 
-The estimate is the number of moves from the state's fragment to the nearest fragment
-where the target can happen (on the story graph, requirements ignored), plus one for each
-requirement of the goal's own choice that does not hold yet. It guides the order only:
-every state the bound allows is still expanded, so a complete search without a path is
-still a proof that none exists.
+A target can happen in some places under some requirements: an ending at its fragment; a
+choice at its fragment once its `requires` holds; an achievement wherever a rule that
+unlocks it can fire (the fragment its `enter` or `choice` event names, the endings of the
+kind its `ending` event names, anywhere once the points earned reach the level its
+`level_up` event names) once that rule's `if` holds, or where an effect unlocks it. The
+search expands first the states whose requirements are nearest to holding (for a number
+that must reach n, the part of n still missing), then those fewest moves away from such a
+place on the story graph (requirements ignored), then the shallowest. It guides the order
+only: every state the bound allows is still expanded, so a complete search without a path
+is still a proof that none exists.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from engine.game import Game
-from engine.model import All, Content
-from engine.requirements import holds
+from engine.model import All, AnyOf, Compare, Content, Requirement, Rule
+from engine.requirements import holds, quantity
 from engine.simulate.core import (
     Abstraction,
     Witness,
@@ -30,6 +36,7 @@ from engine.simulate.core import (
 from engine.simulate.explore import Exploration, _search, verify
 from engine.state import State
 from engine.step import step
+from engine.walk import effects
 
 # Random runs a goal search falls back on when its bound cuts it short.
 GOAL_PROBE = 2_000
@@ -41,24 +48,62 @@ BREADTH_FIRST = 10_000
 CHASE_STATES = 2_000
 
 
-def _places(content: Content, target: str) -> set[str]:
-    """Fragments where `target` can happen: the fragment itself, the choice's fragment, or
-    (achievements, rules, points) every fragment, since rules can fire anywhere."""
+@dataclass(frozen=True)
+class _Source:
+    """One way a target can happen: at one of `places`, once `needs` holds."""
+
+    places: frozenset[str]
+    needs: tuple[Requirement, ...] = ()
+
+
+def _rule_source(content: Content, rule: Rule) -> _Source:
+    """Where a rule's event can happen, and what must hold for it to fire."""
+    filters = dict(rule.filters)
+    frags = content.fragments
+    places: set[str] = set(frags)
+    needs: list[Requirement] = [rule.cond] if rule.cond is not None else []
+    if rule.event in ("enter", "choice") and isinstance(filters.get("fragment"), str):
+        places = {filters["fragment"]} & set(frags) or places
+    elif rule.event == "ending":
+        kind = filters.get("kind")
+        places = {f.id for f in frags.values()
+                  if f.ending and (kind is None or f.ending == kind)} or places
+    elif rule.event == "level_up" and isinstance(filters.get("level"), int):
+        level = next((lv for lv in content.manifest.levels
+                      if lv.level == filters["level"]), None)
+        if level is not None:  # earned points reach its threshold
+            needs.append(Compare("earned", None, (("gte", level.points),)))
+    return _Source(frozenset(places), tuple(needs))
+
+
+def _sources(content: Content, target: str) -> list[_Source]:
     kind, _, ref = target.partition(":")
+    everywhere = frozenset(content.fragments)
     if kind in ("fragment", "ending"):
-        return {ref}
+        return [_Source(frozenset({ref}))]
     if kind == "choice":
-        return {ref.partition(".")[0]}
-    return set(content.fragments)
+        fid, _, cid = ref.partition(".")
+        c = content.fragments[fid].choice(cid)
+        return [_Source(frozenset({fid}), (c.requires,) if c and c.requires else ())]
+    if kind == "points":
+        return [_Source(everywhere, (Compare("points", None, (("gte", int(ref)),)),))]
+    if kind == "rule":
+        return [_rule_source(content, r) for r in content.rules if r.id == ref]
+    out = [_rule_source(content, r) for r in content.rules
+           if any(e.kind == "unlock" and e.target == ref for e in r.then)]
+    for owner, e in effects(content):
+        if e.kind == "unlock" and e.target == ref and owner.fragment is not None:
+            out.append(_Source(frozenset({owner.fragment.id})))
+    return out or [_Source(everywhere)]
 
 
-def distances(content: Content, target: str) -> dict[str, int]:
-    """Moves from each fragment to the nearest place of `target` on the story graph."""
+def distances(content: Content, places: Iterable[str]) -> dict[str, int]:
+    """Moves from each fragment to the nearest of `places` on the story graph."""
     back: dict[str, list[str]] = {f: [] for f in content.fragments}
     for f, out in successors(content).items():
         for g in out:
             back[g].append(f)
-    dist = dict.fromkeys(_places(content, target), 0)
+    dist = dict.fromkeys(places, 0)
     todo = deque(dist)
     while todo:
         g = todo.popleft()
@@ -69,20 +114,35 @@ def distances(content: Content, target: str) -> dict[str, int]:
     return dist
 
 
-def estimate(content: Content, target: str) -> Callable[[State], int]:
-    dist = distances(content, target)
-    far = len(content.fragments) + 1  # the target cannot be reached from there this way
-    requires = None
-    if target.startswith("choice:"):
-        fid, _, cid = target[7:].partition(".")
-        c = content.fragments[fid].choice(cid)
-        requires = c.requires if c is not None else None
-    parts = requires.items if isinstance(requires, All) else (
-        (requires,) if requires is not None else ())
+def shortfall(req: Requirement, content: Content, state: State) -> float:
+    """How far a requirement is from holding, 0 when it holds: for a number that must
+    reach n, the part of n still missing; 1 for anything else that fails."""
+    if isinstance(req, All):
+        return sum(shortfall(r, content, state) for r in req.items)
+    if isinstance(req, AnyOf):
+        return min((shortfall(r, content, state) for r in req.items), default=0.0)
+    if isinstance(req, Compare) and req.subject == "earned":
+        need = req.cmp[0][1]
+        return max(0.0, need - state["earned"]) / max(need, 1)
+    if holds(req, content, state):
+        return 0.0
+    if isinstance(req, Compare):
+        have = quantity(content, state, req.subject, req.ref)
+        gaps = [(n - have) / max(abs(n), 1) for op, n in req.cmp if op in ("gte", "gt")]
+        return min(1.0, max(gaps)) if gaps and max(gaps) > 0 else 1.0
+    return 1.0
 
-    def h(state: State) -> int:
-        d = dist.get(state["fragment"], far)
-        return d + sum(1 for r in parts if not holds(r, content, state))
+
+def estimate(content: Content, target: str) -> Callable[[State], tuple[float, int]]:
+    """The order of a directed search: first how far the requirements of the nearest way
+    to the target are from holding, then how many moves its place is away."""
+    far = len(content.fragments) + 1
+    ways = [(src, distances(content, src.places)) for src in _sources(content, target)]
+
+    def h(state: State) -> tuple[float, int]:
+        here = state["fragment"]
+        return min((round(sum(shortfall(r, content, state) for r in src.needs), 3),
+                    dist.get(here, far)) for src, dist in ways)
 
     return h
 
@@ -122,7 +182,7 @@ def goal(game: Game, target: str, *, roles: Iterable[str] | None = None,
 
 def _best(game: Game, ex: Exploration, roles: tuple[str, ...], seed: int,
           abstraction: Abstraction, max_states: int, target: str,
-          h: Callable[[State], int] | None) -> Witness | None:
+          h: Callable[[State], tuple[float, int]] | None) -> Witness | None:
     """The shortest witness over the roles' searches (breadth first: each is minimal;
     directed: none is known to be)."""
     best: Witness | None = None

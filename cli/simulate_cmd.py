@@ -123,9 +123,9 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
             out.print(f"Unproven ({len(data['unproven'])}): neither reached nor proven "
                       "unreachable: " + ", ".join(data["unproven"]), markup=False)
     for name, places in data["shown_not_kept"].items():
-        out.print(f"{{{name}}} is shown to the player ({', '.join(places[:3])}) but nothing "
-                  "reads it: explored as if not shown (pages differ, futures do not).",
-                  markup=False)
+        out.print(f"{{{name}}} is shown to the player ({', '.join(places[:3])}) but the "
+                  "search keeps it only as far as requirements and rules read it: explored "
+                  "as if not shown (pages differ, futures do not).", markup=False)
     for miss in data["failed_replays"]:
         out.print(f"BUG: a witness did not replay to its target: {miss}", markup=False)
     for path in data["unconcretized"][:5]:
@@ -407,9 +407,11 @@ def command(
     role: Annotated[str | None, typer.Option(help="Only this role (default: every role for "
                                              "explore and goal, the first for random).")]
     = None,
-    seed: Annotated[int, typer.Option(help="Seed (explore/goal: the first of --seeds; "
-                                      "random: run i plays with seed+i).")] = 0,
-    seeds: Annotated[int, typer.Option(help="Explore/goal: how many seeds to explore.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed (explore/goal: where the search for a "
+                                      "witness's seed starts; random: run i plays with "
+                                      "seed+i).")] = 0,
+    seeds: Annotated[int, typer.Option(help="Kept for compatibility: explore and goal "
+                                       "cover every seed.")] = 1,
     max_states: Annotated[int, typer.Option(help="Bound on the states of each search.")] =
     100_000,
     playthroughs: Annotated[int | None, typer.Option(

@@ -202,14 +202,15 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
 
 def shown_not_kept(content: Content) -> dict[str, list[str]]:
     """Values text shows to the player whose exact value the search does not keep (nothing
-    else reads them): pages differ between merged states, futures do not."""
+    else reads them, or reads them only up to a cap): pages differ between merged states,
+    futures do not."""
     a = Abstraction.of(content)
     out = {}
     for name, places in shown_values(content).items():
         kind, _, ref = name.partition(".")
         kept = (a.points_cap is None if kind == "points"
-                else ref in a.read_stats if kind == "stat"
-                else ref in a.read_items if kind == "item"
+                else ref in a.read_stats and ("stat", ref) not in a.caps if kind == "stat"
+                else ref in a.read_items and ("item", ref) not in a.caps if kind == "item"
                 else True)  # level and its name follow points earned, kept to the top level
         if not kept:
             out[name] = places

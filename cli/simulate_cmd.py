@@ -331,7 +331,9 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                              max_states=max_states, playthroughs=playthroughs)
             data = {"mode": "goal", "target": goal_target, "found": w is not None,
                     "witness": w.to_json() if w else None, "complete": ex.complete,
-                    "proven_impossible": w is None and ex.complete, "states": ex.states,
+                    "proven_impossible": (w is None and ex.complete
+                                          and goal_target not in ex.unwitnessed),
+                    "states": ex.states,
                     "roles": list(ex.roles), "seeds": list(ex.seeds),
                     "playthroughs": ex.playthroughs,
                     "multipliers": [{"variable": n, "distinct_values": k}
@@ -346,10 +348,14 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                 how = "minimal" if w.minimal else "directed search, not minimal"
                 out.print(f"{goal_target}: reached in {len(w.steps)} steps ({how}): "
                           f"{_steps(w.to_json())}", markup=False)
-            elif ex.complete:
+            elif ex.complete and goal_target not in ex.unwitnessed:
                 out.print(f"{goal_target}: impossible — no path reaches it (explored every "
                           f"state: {ex.states}, roles {', '.join(ex.roles)}, every seed, up "
                           f"to {ex.playthroughs} playthrough(s)).", markup=False)
+            elif goal_target in ex.unwitnessed:
+                out.print(f"{goal_target}: reached by the search, but no seed tried gives "
+                          "the draws of its path: no witness; not proven impossible.",
+                          markup=False)
             else:
                 grew = "; ".join(f"{n}: {k:,} distinct values kept"
                                  for n, k in ex.multipliers[:3])

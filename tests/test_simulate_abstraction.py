@@ -338,3 +338,18 @@ def test_the_directed_order_measures_what_is_missing() -> None:
     assert inner({**s, "earned": 250}) < inner({**s, "earned": 20})
     assert shortfall(All((Compare("points", None, (("gte", 40),)),)), content,
                      {**s, "points": 30}) == 0.25
+
+
+def test_a_path_no_seed_gives_is_reported_never_claimed_unreachable(monkeypatch) -> None:
+    from engine.simulate import draws as draws_module
+    from engine.simulate.analysis import explore_json
+
+    game = _game(LOOPS[2])  # the door opens once a chance has raised the stat three times
+    monkeypatch.setattr(draws_module, "SEED_TRIES", 0)  # no seed is found for any draw
+    ex = explore(game, max_states=2_000, probe=0)
+    assert ex.complete and ex.unconcretized and "ending:f4" in ex.unwitnessed
+    data = explore_json(ex, game.content)
+    assert data["unreachable"]["ending"]["f4"]["proven"] is False
+    assert "ending:f4" in data["unproven"]
+    w, gx = goal(game, "ending:f4", max_states=2_000, probe=0)
+    assert w is None and gx.complete and "ending:f4" in gx.unwitnessed

@@ -167,7 +167,12 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         if w is not None:
             reached[kind][ref] = w.to_json()
         else:
-            unreached[kind][ref] = {"proven": ex.complete, "blocked": blocker(ex, content, t)}
+            if t in ex.unwitnessed:
+                unreached[kind][ref] = {"proven": False, "blocked": (
+                    "reached by the search, but no seed tried gives the draws of its path")}
+            else:
+                unreached[kind][ref] = {"proven": ex.complete,
+                                        "blocked": blocker(ex, content, t)}
     return {
         "mode": "explore",
         "complete": ex.complete,
@@ -183,7 +188,8 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         # When a bound cut a search: the variables that multiplied its states, the
         # targets neither reached nor proven unreachable, the claims not made.
         "multipliers": [{"variable": n, "distinct_values": k} for n, k in ex.multipliers],
-        "unproven": [] if ex.complete else [t for t in targets if t not in ex.witnesses],
+        "unproven": [t for t in targets if t not in ex.witnesses
+                     and (not ex.complete or t in ex.unwitnessed)],
         "not_claimed": [] if ex.complete else ["unreachable", "trap", "never-holds",
                                                "never-locks"],
         "failed_replays": ex.failed_replays,

@@ -103,6 +103,9 @@ class Exploration:
     chased: int = 0  # states of the directed searches for targets the probe missed
     # paths found whose draws no seed tried could give (a witness was not made for them)
     unconcretized: list[str] = field(default_factory=list)
+    # targets the search reached only by such paths: reachable, but without a witness, so
+    # never claimed unreachable
+    unwitnessed: set[str] = field(default_factory=set)
     # when a bound cut a search: the variables with the most distinct values it kept
     multipliers: list[tuple[str, int]] = field(default_factory=list)
     # witnesses that did not reach their target when replayed (a bug in the search)
@@ -127,6 +130,12 @@ def lock_reason(game: Game, state: State, fragment: str, choice_id: str) -> str:
     currency = content.manifest.currency.name.get(locale, content.manifest.default_locale)
     return say(locale, "cost", n=c.cost, have=state["points"], currency=currency)
 
+
+# Paths to one target whose draws no seed tried could give, before the search stops
+# trying (each try costs up to draws.SEED_TRIES hashes); and how many such paths a report
+# lists.
+SEED_SEARCHES = 3
+MAX_UNCONCRETIZED = 20
 
 Plan = tuple[tuple[str | None, Scripts], ...]  # (step, the draw intervals it may take)
 
@@ -164,6 +173,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
     dead: set[int] = set()
     dead_at: set[str] = set()  # fragments with a dead end reported
     local: set[str] = set()  # targets this search has a (shortest) witness for
+    failed: dict[str, int] = {}  # target -> its paths no seed tried could give
 
     def plan(i: int) -> Plan:
         out = []
@@ -174,7 +184,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
 
     def witness(p: Plan) -> Witness | None:
         w = concrete(draws, role, seed, p)
-        if w is None:
+        if w is None and len(ex.unconcretized) < MAX_UNCONCRETIZED:
             ex.unconcretized.append(" → ".join(st for st, _ in p if st) or "the start")
         return w
 
@@ -183,18 +193,24 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
         p = None
         for t in hits(outcome, s):
             ex.hit_counts[t] = ex.hit_counts.get(t, 0) + 1
-            if t not in local:
+            if t not in local and failed.get(t, 0) < SEED_SEARCHES:
                 if p is None:
                     p = (*(plan(base) if base >= 0 else ()), (s, sc))
                 w = witness(p)
                 if w is not None:
                     local.add(t)
                     ex.note(t, w)
+                else:
+                    failed[t] = failed.get(t, 0) + 1
+                    ex.unwitnessed.add(t)
         for e in outcome.events:
             for r in game.rules_for(e):
                 ex.matched_rules.add(r.id)
         if goal is not None and reached(goal, outcome, s):
-            return witness((*(plan(base) if base >= 0 else ()), (s, sc)))
+            w = witness((*(plan(base) if base >= 0 else ()), (s, sc)))
+            if w is None:
+                ex.unwitnessed.add(goal)
+            return w
         return None
 
     def arrive(state: State) -> None:
@@ -389,3 +405,4 @@ def verify(game: Game, ex: Exploration) -> None:
             ex.failed_replays.append(f"{target}: {w.role}, seed {w.seed}, "
                                      f"{' → '.join(w.steps) or 'the start'}")
             del ex.witnesses[target]
+            ex.unwitnessed.add(target)

@@ -19,7 +19,8 @@ from engine import simulate as sim
 from engine.game import compile_game
 from engine.graph_export import parse_coverage
 from engine.load import load
-from engine.simulate.core import Abstraction, all_targets
+from engine.simulate.abstraction import Abstraction
+from engine.simulate.core import all_targets
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "content"

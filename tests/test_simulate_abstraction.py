@@ -23,7 +23,8 @@ from engine.game import compile_game
 from engine.load import load
 from engine.model import All, Compare
 from engine.simulate import explore, goal, random_runs
-from engine.simulate.core import Abstraction, all_targets, hits, multipliers, replays
+from engine.simulate.abstraction import Abstraction, multipliers
+from engine.simulate.core import all_targets, hits, replays
 from engine.simulate.draws import Draws, branches, find_seed
 from engine.simulate.goal import estimate, shortfall
 from engine.state import new_state

@@ -8,7 +8,8 @@ from typing import Any
 
 from engine.diagnostics import Loc
 from engine.model import Content
-from engine.simulate.core import Abstraction, Witness, all_targets, shown_values
+from engine.simulate.abstraction import Abstraction, shown_values
+from engine.simulate.core import Witness, all_targets
 from engine.simulate.explore import Exploration
 from engine.walk import effects
 

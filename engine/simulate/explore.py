@@ -31,14 +31,13 @@ from typing import Any
 from engine.game import Game
 from engine.messages import say
 from engine.requirements import holds, reason
+from engine.simulate.abstraction import Abstraction, multipliers
 from engine.simulate.core import (
     RESTART,
-    Abstraction,
     Witness,
     action_of,
     auto_playthroughs,
     hits,
-    multipliers,
     reached,
     replays,
 )

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from engine.game import Game
 from engine.model import All, AnyOf, Compare, Content, Requirement, Rule
 from engine.requirements import holds, quantity
+from engine.simulate.abstraction import Abstraction, successors
 from engine.simulate.core import (
-    Abstraction,
     Witness,
     action_of,
     all_targets,
@@ -31,7 +31,6 @@ from engine.simulate.core import (
     begin,
     reached,
     replays,
-    successors,
 )
 from engine.simulate.explore import Exploration, _search, verify
 from engine.state import State

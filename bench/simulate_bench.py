@@ -1,76 +1,146 @@
-"""Speed of `diana simulate`: explore states/s on the sample and on a generated
-10,000-fragment story (engine.synth), and 10,000 random runs of the sample.
+"""What `diana simulate` costs and proves: for explore, goal and `lint --deep` on the sample,
+and explore on a generated story, the states explored, the time and whether the search
+completed; and the time of random runs of the sample.
 
-Run: python bench/simulate_bench.py [--rounds R] [--states N] [--runs N]
+Run: python bench/simulate_bench.py [--rounds R] [--states N] [--fragments N] [--stats N]
+                                    [--runs N] [--against GIT_REF]
 
-Prints the median over R rounds (default 3) of each figure. Targets from the issue: the
-10,000 random runs of the sample in under 30 s.
+Prints the median time over R rounds (default 1: a search of 100,000 states takes tens of
+seconds) of each figure; states and completion do not vary between rounds. The generated
+story is `engine.synth` with `--fragments` fragments (default 1,000) and `--stats` numeric
+stats (default 20). `--against REF` measures the same figures on the engine as committed
+at REF (`git archive` into a temporary directory, run in a subprocess on the same content
+and the same generated story) in the same run, and prints both with the ratio of times.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from engine import synth
-from engine.game import compile_game
-from engine.load import load
-from engine.simulate import explore, random_runs
-
-ROOT = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent
+GOAL = "ending:ending_velvet_door"
 
 
-def game_of(directory: Path):
-    result = load(directory)
-    assert result.content is not None, directory
-    return compile_game(result.content)
+def measure(engine_root: Path, story: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure, with the engine found under `engine_root`."""
+    sys.path.insert(0, str(engine_root))
+    from engine.game import compile_game
+    from engine.lint.deep import deep
+    from engine.load import load
+    from engine.simulate import explore, goal, random_runs
+
+    def game_of(directory: Path):
+        result = load(directory)
+        if result.content is None:
+            raise SystemExit(f"{directory} does not load")
+        return compile_game(result.content)
+
+    sample = game_of(REPO / "content")
+    big = game_of(story)
+    rows: dict[str, Any] = {}
+
+    def timed(name: str, run) -> None:
+        times, figures = [], {}
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            figures = run()
+            times.append(time.perf_counter() - t)
+        rows[name] = {**figures, "seconds": statistics.median(times)}
+
+    def explored(ex) -> dict[str, Any]:
+        return {"states": ex.states, "complete": ex.complete,
+                "multipliers": [list(m) for m in getattr(ex, "multipliers", [])[:3]]}
+
+    timed("explore sample", lambda: explored(explore(sample, max_states=args.states,
+                                                     probe=0)))
+
+    def goal_run() -> dict[str, Any]:
+        w, ex = goal(sample, GOAL, max_states=args.states)
+        return {"states": ex.states, "complete": ex.complete, "found": w is not None}
+
+    timed(f"goal {GOAL.partition(':')[2]}", goal_run)
+
+    def deep_run() -> dict[str, Any]:
+        r = deep(sample.content, max_states=args.states)
+        return {"states": r.states, "complete": r.complete}
+
+    timed("lint --deep sample", deep_run)
+    timed(f"explore synth {args.fragments}",
+          lambda: explored(explore(big, max_states=args.states, probe=0)))
+    timed(f"random sample {args.runs}",
+          lambda: (random_runs(sample, runs=args.runs, seed=0, policy="uniform"), {})[1])
+    return rows
 
 
-def explore_rate(game, states: int) -> tuple[float, int, bool]:
-    t = time.perf_counter()
-    ex = explore(game, max_states=states, probe=0)
-    dt = time.perf_counter() - t
-    return ex.states / dt, ex.states, ex.complete
+def run_ref(ref: str, story: Path, args: argparse.Namespace) -> dict[str, Any]:
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "engine", "schemas"],
+                             check=True, capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        proc = subprocess.run(
+            [sys.executable, __file__, "--engine-root", tmp, "--story", str(story),
+             "--rounds", str(args.rounds), "--states", str(args.states), "--runs",
+             str(args.runs), "--fragments", str(args.fragments), "--json"],
+            capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the run at {ref} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def show(title: str, rows: dict[str, Any], base: dict[str, Any] | None = None) -> None:
+    print(title)
+    for name, r in rows.items():
+        states = f"{r['states']:>9,} states" if "states" in r else " " * 16
+        done = ("complete" if r.get("complete") else "bound hit") if "complete" in r else ""
+        if "found" in r:
+            done = "found" if r["found"] else f"not found, {done}"
+        line = f"  {name:<28} {states} {r['seconds']:>8.2f} s  {done}"
+        if base is not None and name in base and base[name]["seconds"]:
+            line += f"  ({r['seconds'] / base[name]['seconds']:.2f}x the time at the ref)"
+        if r.get("multipliers"):
+            line += "; grew with " + ", ".join(f"{n} ({k:,})" for n, k in r["multipliers"])
+        print(line)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--states", type=int, default=20_000,
-                    help="bound on the states of each search")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--states", type=int, default=100_000,
+                    help="bound on the states of each search (the CLI's default)")
+    ap.add_argument("--fragments", type=int, default=1_000)
+    ap.add_argument("--stats", type=int, default=20)
     ap.add_argument("--runs", type=int, default=10_000)
+    ap.add_argument("--against", metavar="GIT_REF", help="also measure the engine at REF")
+    ap.add_argument("--engine-root", type=Path, default=REPO, help=argparse.SUPPRESS)
+    ap.add_argument("--story", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.json:  # the subprocess of --against
+        print(json.dumps(measure(args.engine_root, args.story, args)))
+        return
+    sys.path.insert(0, str(REPO))
+    from engine import synth
 
-    sample = game_of(ROOT / "content")
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        big_dir = synth.write(Path(tmp), 10_000, seed=1)
-        big = game_of(big_dir)
-        print(f"generated and loaded a 10,000-fragment story in {time.perf_counter() - t:.1f} s")
-        rows = []
-        for name, game in (("sample", sample), ("synth 10k", big)):
-            rates, n, complete = [], 0, False
-            for _ in range(args.rounds):
-                rate, n, complete = explore_rate(game, args.states)
-                rates.append(rate)
-            rows.append((name, statistics.median(rates), n, complete))
-    for name, rate, n, complete in rows:
-        print(f"explore {name:<10} {rate:>9,.0f} states/s (median of {args.rounds}; "
-              f"{n:,} states, {'complete' if complete else 'bound hit'})")
-    times = []
-    for r in range(args.rounds):
-        t = time.perf_counter()
-        random_runs(sample, runs=args.runs, seed=r, policy="uniform")
-        times.append(time.perf_counter() - t)
-    med = statistics.median(times)
-    print(f"random   sample     {args.runs:,} runs in {med:.2f} s (median of {args.rounds}; "
-          f"{args.runs / med:,.0f} runs/s) — target < 30 s")
+        story = synth.write(Path(tmp), args.fragments, seed=1, stats=args.stats)
+        print(f"generated story: {args.fragments:,} fragments, {args.stats} numeric stats; "
+              f"bound {args.states:,} states per search")
+        base = run_ref(args.against, story, args) if args.against else None
+        rows = measure(REPO, story, args)
+    if base is not None:
+        show(f"engine at {args.against}", base)
+    show("this engine", rows, base)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def _explore_findings(data: dict[str, Any]) -> set[str]:
 
 def _steps(w: dict[str, Any]) -> str:
     steps = " → ".join(w["steps"]) or "(start)"
-    tag = "" if w["minimal"] else " (probe, not minimal)"
+    tag = "" if w["minimal"] else " (not minimal)"
     return f"[{w['role']}, seed {w['seed']}] {steps}{tag}"
 
 
@@ -113,7 +113,24 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
                   f"({', '.join(data['cut_short'])}): {data['states']} states, "
                   f"{data['transitions']} transitions ({scope}); "
                   f"{data['probe_runs']} probe runs. What is not reached is not proven "
-                  "unreachable.", markup=False)
+                  "unreachable; traps, never-holds and never-locks are not claimed.",
+                  markup=False)
+        if data["multipliers"]:
+            out.print("What multiplied the states: " + "; ".join(
+                f"{m['variable']}: {m['distinct_values']:,} distinct values kept"
+                for m in data["multipliers"][:5]) + ".", markup=False)
+        if data["unproven"]:
+            out.print(f"Unproven ({len(data['unproven'])}): neither reached nor proven "
+                      "unreachable: " + ", ".join(data["unproven"]), markup=False)
+    for name, places in data["shown_not_kept"].items():
+        out.print(f"{{{name}}} is shown to the player ({', '.join(places[:3])}) but the "
+                  "search keeps it only as far as requirements and rules read it: explored "
+                  "as if not shown (pages differ, futures do not).", markup=False)
+    for miss in data["failed_replays"]:
+        out.print(f"BUG: a witness did not replay to its target: {miss}", markup=False)
+    for path in data["unconcretized"][:5]:
+        out.print(f"No seed tried gives the draws of the path {path}: no witness for it.",
+                  markup=False)
     table = Table(title="Reached", show_lines=False)
     for col in ("kind", "reached", "unreached"):
         table.add_column(col)
@@ -314,22 +331,38 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                              max_states=max_states, playthroughs=playthroughs)
             data = {"mode": "goal", "target": goal_target, "found": w is not None,
                     "witness": w.to_json() if w else None, "complete": ex.complete,
-                    "proven_impossible": w is None and ex.complete, "states": ex.states,
+                    "proven_impossible": (w is None and ex.complete
+                                          and goal_target not in ex.unwitnessed),
+                    "states": ex.states,
                     "roles": list(ex.roles), "seeds": list(ex.seeds),
-                    "playthroughs": ex.playthroughs}
+                    "playthroughs": ex.playthroughs,
+                    "multipliers": [{"variable": n, "distinct_values": k}
+                                    for n, k in ex.multipliers],
+                    "failed_replays": ex.failed_replays}
+            for miss in ex.failed_replays:
+                err.print(f"BUG: the witness did not replay to its target: {miss}",
+                          markup=False)
             if fmt is OutFormat.json:
                 _emit_json(out, data)
             elif w is not None:
-                out.print(f"{goal_target}: reached in {len(w.steps)} steps (minimal): "
+                how = "minimal" if w.minimal else "directed search, not minimal"
+                out.print(f"{goal_target}: reached in {len(w.steps)} steps ({how}): "
                           f"{_steps(w.to_json())}", markup=False)
-            elif ex.complete:
+            elif ex.complete and goal_target not in ex.unwitnessed:
                 out.print(f"{goal_target}: impossible — no path reaches it (explored every "
-                          f"state: {ex.states}, roles {', '.join(ex.roles)}, seeds "
-                          f"{', '.join(map(str, ex.seeds))}, up to {ex.playthroughs} "
-                          "playthrough(s)).", markup=False)
+                          f"state: {ex.states}, roles {', '.join(ex.roles)}, every seed, up "
+                          f"to {ex.playthroughs} playthrough(s)).", markup=False)
+            elif goal_target in ex.unwitnessed:
+                out.print(f"{goal_target}: reached by the search, but no seed tried gives "
+                          "the draws of its path: no witness; not proven impossible.",
+                          markup=False)
             else:
+                grew = "; ".join(f"{n}: {k:,} distinct values kept"
+                                 for n, k in ex.multipliers[:3])
                 out.print(f"{goal_target}: not found within {max_states} states per search; "
-                          "not proven impossible (raise --max-states).", markup=False)
+                          "not proven impossible (raise --max-states)."
+                          + (f" What multiplied the states: {grew}." if grew else ""),
+                          markup=False)
             if w is not None and record is not None:
                 rep = sim.record(game, list(w.steps), seed=w.seed, role=w.role,
                                  target=goal_target)
@@ -380,9 +413,11 @@ def command(
     role: Annotated[str | None, typer.Option(help="Only this role (default: every role for "
                                              "explore and goal, the first for random).")]
     = None,
-    seed: Annotated[int, typer.Option(help="Seed (explore/goal: the first of --seeds; "
-                                      "random: run i plays with seed+i).")] = 0,
-    seeds: Annotated[int, typer.Option(help="Explore/goal: how many seeds to explore.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed (explore/goal: where the search for a "
+                                      "witness's seed starts; random: run i plays with "
+                                      "seed+i).")] = 0,
+    seeds: Annotated[int, typer.Option(help="Kept for compatibility: explore and goal "
+                                       "cover every seed.")] = 1,
     max_states: Annotated[int, typer.Option(help="Bound on the states of each search.")] =
     100_000,
     playthroughs: Annotated[int | None, typer.Option(

@@ -53,9 +53,15 @@ def new_state(content: Content, *, name: str = "Guest", role: str | None = None,
     }
 
 
-def draw(seed: int, n: int) -> float:
+def draw(seed: int | tuple[float, ...], n: int) -> float:
     """The n-th number of the player's random stream, in [0, 1). Counter-based, so a state
-    saved as JSON resumes the stream exactly."""
+    saved as JSON resumes the stream exactly.
+
+    A tuple is a scripted stream (the simulator's: it explores every outcome of a draw by
+    choosing the numbers, then finds a real seed that gives them); past its end it repeats
+    its first number, or 0."""
+    if isinstance(seed, tuple):
+        return seed[n] if n < len(seed) else (seed[0] if seed else 0.0)
     digest = hashlib.blake2b(f"{seed}:{n}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 

@@ -153,11 +153,12 @@ def _t(en: str, es: str) -> dict[str, str]:
 class _Story:
     """The story as plain data, file by file, before it is written out as YAML."""
 
-    def __init__(self, fragments: int, seed: int) -> None:
+    def __init__(self, fragments: int, seed: int, stats: int = 0) -> None:
         if fragments < MIN_FRAGMENTS:
             raise ValueError(f"a synthetic story needs at least {MIN_FRAGMENTS} fragments")
         self.n = fragments
         self.seed = seed
+        self.gauges = [f"gauge_{k:02d}" for k in range(stats)]
         self.rng = random.Random(seed)
         self.width = max(5, len(str(fragments - 1)))
         self.chapters = fragments // CHAPTER  # complete chapters
@@ -228,6 +229,9 @@ class _Story:
         for sid, (en, es) in {"courage": ("Courage", "Valor"), "charm": ("Charm", "Encanto"),
                               "wit": ("Wit", "Ingenio"), "luck": ("Luck", "Suerte")}.items():
             w["stats"][sid] = {"name": _t(en, es), "initial": 0, "min": 0, "max": 20}
+        for k, gid in enumerate(self.gauges):
+            w["stats"][gid] = {"name": _t(f"Gauge {k}", f"Indicador {k}"), "initial": 0,
+                               "min": 0, "max": 20}
         w["flags"]["welcomed"] = {"description": "Set by the start rule"}
         global_achievements = {
             "first_light": ("First Light", "Primera luz", "Start a night in the house.", 5),
@@ -370,6 +374,11 @@ class _Story:
         elif pos == 3:
             choices.append(self.choice("stairs", "Climb the stairs", "Subir la escalera", skip,
                                        requires={"level": 2}, when_locked="show"))
+            if self.gauges:
+                gauge = self.gauges[c % len(self.gauges)]
+                choices.append(self.choice("gauge", "Read the dial", "Leer el dial", skip,
+                                           requires={"stat": {"id": gauge, "gte": 2}},
+                                           when_locked="hide"))
             choices.append(self.choice(
                 "back", "Go back", "Volver atrás", self.fid(i - 2),
                 requires={"not": {"visited": {"fragment": self.fid(i - 2), "gte": 3}}},
@@ -412,8 +421,11 @@ class _Story:
                                        self.fid(i + 2), requires=ending_req))
         elif pos == 8:
             choices[0]["goto"] = skip
+            rest = [{"award": {"points": 10, "reason": "night"}}]
+            if self.gauges:
+                rest.append({"stat": {"id": self.gauges[c % len(self.gauges)], "add": 1}})
             choices.append(self.choice("rest", "Call it a night", "Dar la noche por terminada",
-                                       nxt, effects=[{"award": {"points": 10, "reason": "night"}}]))
+                                       nxt, effects=rest))
         f["choices"] = choices
         return f
 
@@ -666,13 +678,16 @@ def _document(schema: str, data: dict[str, Any]) -> str:
 # -- the API ----------------------------------------------------------------------------
 
 
-def generate(fragments: int, seed: int = 0, faults: Collection[str] = ()) -> dict[str, str]:
+def generate(fragments: int, seed: int = 0, faults: Collection[str] = (),
+             stats: int = 0) -> dict[str, str]:
     """The files of a synthetic story: {path relative to the output directory: YAML text}.
 
-    Same arguments, same files. `faults` names entries of `FAULTS`.
+    Same arguments, same files. `faults` names entries of `FAULTS`; `stats` adds that many
+    numeric stats (`gauge_NN`, 0 to 20), each raised by the night's rest of some chapters
+    and tested by a dial of the next ones.
     """
     expected_codes(faults)  # rejects unknown names
-    story = _Story(fragments, seed)
+    story = _Story(fragments, seed, stats)
     story.build()
     taken: set[str] = set()
     for fault in sorted({ALIASES.get(f, f) for f in faults}):
@@ -684,10 +699,10 @@ def generate(fragments: int, seed: int = 0, faults: Collection[str] = ()) -> dic
 
 
 def write(directory: str | Path, fragments: int, seed: int = 0,
-          faults: Collection[str] = ()) -> Path:
+          faults: Collection[str] = (), stats: int = 0) -> Path:
     """Write a synthetic story below `directory`; returns the story directory to load."""
     root = Path(directory)
-    for rel, text in generate(fragments, seed, faults).items():
+    for rel, text in generate(fragments, seed, faults, stats).items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

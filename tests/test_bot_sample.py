@@ -13,7 +13,7 @@ from botkit import ROOT, running_bot
 from storekit import game_of
 
 from engine.screen import render
-from engine.simulate.explore import goal
+from engine.simulate.goal import goal
 from engine.step import Choose, Start, step
 from engine.store import SyncStore
 from engine.store.limits import default_seed

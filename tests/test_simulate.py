@@ -19,7 +19,8 @@ from engine import simulate as sim
 from engine.game import compile_game
 from engine.graph_export import parse_coverage
 from engine.load import load
-from engine.simulate.core import Abstraction, all_targets
+from engine.simulate.abstraction import Abstraction
+from engine.simulate.core import all_targets
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "content"
@@ -108,7 +109,12 @@ def test_abstraction_caps_visits_and_drops_what_cannot_matter() -> None:
     a = Abstraction.of(game.content)
     assert a.relevant_visits["foyer"] == 4  # `{visited: {fragment: foyer, gte: 3}}`, + 1
     assert a.visited_count_cap == 21  # `{visited_count: {gte: 20}}`
-    assert a.random and a.points_cap is None  # chances; costs make points exact
+    assert a.points_cap is None  # costs make points exact
+    # every flag, item and stat of the sample is read by a requirement or a rule's event
+    assert a.read_stats == {"charm", "curiosity", "suspicion"}
+    assert "velvet_mask" in a.read_items and "heard_chime" in a.read_flags
+    # a rule's goto (too_suspicious) can move the player from anywhere
+    assert "caught_by_lucien" in a.reach["terrace"]
     assert a.earned_cap == 300
     assert sim.auto_playthroughs(game.content) == 4  # endings_count >= 3
 

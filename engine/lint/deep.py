@@ -30,6 +30,7 @@ class DeepResult:
     complete: bool
     states: int
     max_states: int = DEEP_MAX_STATES
+    multipliers: tuple[tuple[str, int], ...] = ()  # when cut: what multiplied the states
 
     @property
     def note(self) -> str | None:
@@ -39,11 +40,20 @@ class DeepResult:
         return (f"Deep checks not proven: the exploration reached its bound ({self.states:,}"
                 f" states explored, at most {self.max_states:,} states per search), so"
                 " V001/V002 are not reported: they are claimed only after a complete"
-                " exploration. Raise --max-states, or explore with `diana simulate`.")
+                " exploration. Raise --max-states, or explore with `diana simulate`."
+                + self._grew())
+
+    def _grew(self) -> str:
+        if not self.multipliers:
+            return ""
+        return " What multiplied the states: " + "; ".join(
+            f"{n}: {k:,} distinct values kept" for n, k in self.multipliers[:3]) + "."
 
     def to_json(self) -> dict[str, object]:
         return {"complete": self.complete, "states": self.states,
-                "max_states": self.max_states, "note": self.note}
+                "max_states": self.max_states, "note": self.note,
+                "multipliers": [{"variable": n, "distinct_values": k}
+                                for n, k in self.multipliers]}
 
 
 def _witness(v: ValueFinding) -> str:
@@ -62,4 +72,4 @@ def deep(content: Content, max_states: int = DEEP_MAX_STATES) -> DeepResult:
     for v in never_locks(ex, content):
         out.append(diag("V002", v.message + _witness(v), v.loc,
                         "drop the requirement, or make it test something that can fail"))
-    return DeepResult(out, ex.complete, ex.states, max_states)
+    return DeepResult(out, ex.complete, ex.states, max_states, tuple(ex.multipliers))

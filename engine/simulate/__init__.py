@@ -1,6 +1,7 @@
 """Simulation over the real step function: exhaustive exploration, goals, random runs and
 replays. Pure functions of (game, options); the CLI front end is `cli/simulate_cmd.py`."""
 
+from engine.simulate.abstraction import Abstraction
 from engine.simulate.analysis import (
     ValueFinding,
     blocker,
@@ -10,8 +11,9 @@ from engine.simulate.analysis import (
     never_holds,
     never_locks,
 )
-from engine.simulate.core import Abstraction, Witness, auto_playthroughs, parse_target
-from engine.simulate.explore import Exploration, explore, goal
+from engine.simulate.core import Witness, auto_playthroughs, parse_target
+from engine.simulate.explore import Exploration, explore
+from engine.simulate.goal import goal
 from engine.simulate.randomrun import POLICIES, RandomReport, random_runs, report_json
 from engine.simulate.replay import Replay, ReplayError, ReplayResult, read, record, run, write
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.diagnostics import Loc
 from engine.model import Content
+from engine.simulate.abstraction import Abstraction, shown_values
 from engine.simulate.core import Witness, all_targets
 from engine.simulate.explore import Exploration
 from engine.walk import effects
@@ -167,7 +168,12 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         if w is not None:
             reached[kind][ref] = w.to_json()
         else:
-            unreached[kind][ref] = {"proven": ex.complete, "blocked": blocker(ex, content, t)}
+            if t in ex.unwitnessed:
+                unreached[kind][ref] = {"proven": False, "blocked": (
+                    "reached by the search, but no seed tried gives the draws of its path")}
+            else:
+                unreached[kind][ref] = {"proven": ex.complete,
+                                        "blocked": blocker(ex, content, t)}
     return {
         "mode": "explore",
         "complete": ex.complete,
@@ -179,6 +185,17 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         "transitions": ex.transitions,
         "cut_short": ex.truncated,
         "probe_runs": ex.probed,
+        "chased_states": ex.chased,
+        # When a bound cut a search: the variables that multiplied its states, the
+        # targets neither reached nor proven unreachable, the claims not made.
+        "multipliers": [{"variable": n, "distinct_values": k} for n, k in ex.multipliers],
+        "unproven": [t for t in targets if t not in ex.witnesses
+                     and (not ex.complete or t in ex.unwitnessed)],
+        "not_claimed": [] if ex.complete else ["unreachable", "trap", "never-holds",
+                                               "never-locks"],
+        "failed_replays": ex.failed_replays,
+        "unconcretized": ex.unconcretized,
+        "shown_not_kept": shown_not_kept(content),
         "reached": reached,
         "unreachable": unreached,
         "fragments": {f: {"states": s.states, "max_points": s.max_points,
@@ -188,6 +205,23 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         "never_holds": [v.to_json() for v in never_holds(ex, content)],
         "never_locks": [v.to_json() for v in never_locks(ex, content)],
     }
+
+
+def shown_not_kept(content: Content) -> dict[str, list[str]]:
+    """Values text shows to the player whose exact value the search does not keep (nothing
+    else reads them, or reads them only up to a cap): pages differ between merged states,
+    futures do not."""
+    a = Abstraction.of(content)
+    out = {}
+    for name, places in shown_values(content).items():
+        kind, _, ref = name.partition(".")
+        kept = (a.points_cap is None if kind == "points"
+                else ref in a.read_stats and ("stat", ref) not in a.caps if kind == "stat"
+                else ref in a.read_items and ("item", ref) not in a.caps if kind == "item"
+                else True)  # level and its name follow points earned, kept to the top level
+        if not kept:
+            out[name] = places
+    return out
 
 
 def coverage_json(content: Content, fragments: dict[str, int], choices: dict[str, int],

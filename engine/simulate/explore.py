@@ -22,27 +22,28 @@ not reach; what it finds has a witness marked `minimal: false`.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.game import Game
 from engine.messages import say
 from engine.requirements import holds, reason
+from engine.simulate.abstraction import Abstraction, multipliers
 from engine.simulate.core import (
     RESTART,
-    Abstraction,
     Witness,
     action_of,
-    all_targets,
     auto_playthroughs,
-    begin,
     hits,
     reached,
+    replays,
 )
-from engine.state import State
-from engine.step import step
+from engine.simulate.draws import Draws, Scripts, branches, find_seed
+from engine.state import State, new_state
+from engine.step import Outcome, Start
 
 
 @dataclass
@@ -98,6 +99,16 @@ class Exploration:
     matched_rules: set[str] = field(default_factory=set)  # rules whose `when` matched
     hit_counts: dict[str, int] = field(default_factory=dict)  # target -> transitions
     probed: int = 0  # random runs of the probe
+    chased: int = 0  # states of the directed searches for targets the probe missed
+    # paths found whose draws no seed tried could give (a witness was not made for them)
+    unconcretized: list[str] = field(default_factory=list)
+    # targets the search reached only by such paths: reachable, but without a witness, so
+    # never claimed unreachable
+    unwitnessed: set[str] = field(default_factory=set)
+    # when a bound cut a search: the variables with the most distinct values it kept
+    multipliers: list[tuple[str, int]] = field(default_factory=list)
+    # witnesses that did not reach their target when replayed (a bug in the search)
+    failed_replays: list[str] = field(default_factory=list)
 
     def witness(self, target: str) -> Witness | None:
         return self.witnesses.get(target)
@@ -119,58 +130,86 @@ def lock_reason(game: Game, state: State, fragment: str, choice_id: str) -> str:
     return say(locale, "cost", n=c.cost, have=state["points"], currency=currency)
 
 
+# Paths to one target whose draws no seed tried could give, before the search stops
+# trying (each try costs up to draws.SEED_TRIES hashes); and how many such paths a report
+# lists.
+SEED_SEARCHES = 3
+MAX_UNCONCRETIZED = 20
+
+Plan = tuple[tuple[str | None, Scripts], ...]  # (step, the draw intervals it may take)
+
+
+def concrete(draws: Draws, role: str, seed: int, plan: Plan) -> Witness | None:
+    """The witness of a path of the search: its steps, with a seed (from `seed` on) that
+    makes every draw on the way fall where the path needs it; None if no seed was found."""
+    found = find_seed(draws, [sc for _, sc in plan], seed)
+    if found is None:
+        return None
+    return Witness(role, found, tuple(st for st, _ in plan if st is not None))
+
+
 def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abstraction,
-            max_states: int, goal: str | None, progress: Callable[[int], None] | None
-            ) -> Witness | None:
-    """One breadth-first search. With a `goal`, stop at the first state reaching it and
+            max_states: int, goal: str | None, progress: Callable[[int], None] | None,
+            distance: Callable[[State], tuple[float, int]] | None = None) -> Witness | None:
+    """One search over every outcome of every draw: breadth first, or, with `distance`
+    (an estimate of how far a state is from the goal), best first — the state of least
+    estimate, then the shallowest. With a `goal`, stop at the first state reaching it and
     return its witness."""
     content = game.content
     fragments = content.fragments
     limit = ex.playthroughs
     key = abstraction.key
-    start = begin(game, role, seed)
-    if not start.ok:  # e.g. a runaway chain on the start: there is nothing to explore
-        err = start.error
-        ex.findings.append(Finding(err.code if err else "error", content.manifest.start,
-                                   f"the start fails: {err.message if err else 'error'}",
-                                   Witness(role, seed, ())))
-        ex.states += 1
-        return None
-    parents: list[int] = [-1]
-    via: list[str | None] = [None]
-    seen = {key(start.state): 0}
-    queue = deque([(0, start.state)])
-    edges: list[list[int]] = [[]]
+    draws = Draws.of(content)
+    parents: list[int] = []
+    via: list[tuple[str | None, Scripts]] = []
+    seen: dict[tuple, int] = {}
+    queue: deque[tuple[int, State]] = deque()
+    frontier: list[tuple[tuple[float, int], int, int, State]] = []  # (estimate, depth, node)
+    depth: list[int] = []
+    edges: list[list[int]] = []
     ending_nodes: list[int] = []
-    frag_of: list[str] = [start.state["fragment"]]
+    frag_of: list[str] = []
     dead: set[int] = set()
+    dead_at: set[str] = set()  # fragments with a dead end reported
+    local: set[str] = set()  # targets this search has a (shortest) witness for
+    failed: dict[str, int] = {}  # target -> its paths no seed tried could give
 
-    def path(i: int) -> tuple[str, ...]:
+    def plan(i: int) -> Plan:
         out = []
-        while i > 0:
+        while i >= 0:
             out.append(via[i])
             i = parents[i]
         return tuple(reversed(out))
 
-    def witness(steps: tuple[str, ...]) -> Witness:
-        return Witness(role, seed, steps)
+    def witness(p: Plan) -> Witness | None:
+        w = concrete(draws, role, seed, p)
+        if w is None and len(ex.unconcretized) < MAX_UNCONCRETIZED:
+            ex.unconcretized.append(" → ".join(st for st, _ in p if st) or "the start")
+        return w
 
-    local: set[str] = set()  # targets this search has a (shortest) witness for
-
-    def note_hits(outcome, s: str | None, base: int) -> Witness | None:
-        steps = None
+    def note_hits(outcome: Outcome, s: str | None, sc: Scripts, base: int
+                  ) -> Witness | None:
+        p = None
         for t in hits(outcome, s):
             ex.hit_counts[t] = ex.hit_counts.get(t, 0) + 1
-            if t not in local:
-                local.add(t)
-                if steps is None:
-                    steps = path(base) + ((s,) if s is not None else ())
-                ex.note(t, witness(steps))
+            if t not in local and failed.get(t, 0) < SEED_SEARCHES:
+                if p is None:
+                    p = (*(plan(base) if base >= 0 else ()), (s, sc))
+                w = witness(p)
+                if w is not None:
+                    local.add(t)
+                    ex.note(t, w)
+                else:
+                    failed[t] = failed.get(t, 0) + 1
+                    ex.unwitnessed.add(t)
         for e in outcome.events:
             for r in game.rules_for(e):
                 ex.matched_rules.add(r.id)
         if goal is not None and reached(goal, outcome, s):
-            return witness(path(base) + ((s,) if s is not None else ()))
+            w = witness((*(plan(base) if base >= 0 else ()), (s, sc)))
+            if w is None:
+                ex.unwitnessed.add(goal)
+            return w
         return None
 
     def arrive(state: State) -> None:
@@ -179,13 +218,54 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
         fs.max_points = max(fs.max_points, state["points"])
         fs.max_earned = max(fs.max_earned, state["earned"])
 
-    arrive(start.state)
-    found = note_hits(start, None, 0)
-    if found is not None:
-        return found
+    def add(state: State, parent: int, move: tuple[str | None, Scripts]) -> int | None:
+        """The node of `state`, new or merged; None when the bound stops a new one."""
+        k = key(state)
+        j = seen.get(k)
+        if j is not None:
+            return j
+        if len(parents) >= max_states:
+            return None
+        j = len(parents)
+        seen[k] = j
+        parents.append(parent)
+        via.append(move)
+        edges.append([])
+        frag_of.append(state["fragment"])
+        depth.append(depth[parent] + 1 if parent >= 0 else 0)
+        if distance is None:
+            queue.append((j, state))
+        else:
+            heapq.heappush(frontier, (distance(state), depth[j], j, state))
+        arrive(state)
+        if progress is not None and j % 1000 == 999:
+            progress(1000)
+        return j
+
+    def same(o: Outcome, step_: str | None = None) -> Hashable:
+        """Outcomes the search tells apart: another next state, or other targets hit."""
+        return (key(o.state), frozenset(hits(o, step_))) if o.ok else o.error
+
+    for sc, start in branches(game, draws, new_state(content, role=role, seed=seed), Start(),
+                              same):
+        if not start.ok:  # e.g. a runaway chain on the start: there is nothing to explore
+            err = start.error
+            w = witness(((None, sc),))
+            ex.findings.append(Finding(err.code if err else "error", content.manifest.start,
+                                       f"the start fails: {err.message if err else 'error'}",
+                                       w or Witness(role, seed, ())))
+            continue
+        found = note_hits(start, None, sc, -1)
+        if found is not None:
+            ex.states += 1
+            return found
+        add(start.state, -1, (None, sc))
     truncated = False
-    while queue:
-        idx, s = queue.popleft()
+    while queue or frontier:
+        if distance is None:
+            idx, s = queue.popleft()
+        else:
+            _, _, idx, s = heapq.heappop(frontier)
         here = s["fragment"]
         frag = fragments[here]
         if frag.ending is not None:
@@ -208,11 +288,11 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                     if ok:
                         cs.held += 1
                         if cs.held_witness is None:
-                            cs.held_witness = witness(path(idx))
+                            cs.held_witness = witness(plan(idx))
                     else:
                         cs.failed += 1
                         if cs.failed_witness is None:
-                            cs.failed_witness = witness(path(idx))
+                            cs.failed_witness = witness(plan(idx))
                 if ok and c.cost > s["points"]:
                     cs.unaffordable += 1
                     ok = False
@@ -223,45 +303,42 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                     cs.best_reason = lock_reason(game, s, here, c.id)
             if not moves:
                 dead.add(idx)
-                ex.findings.append(Finding(
-                    "dead-end", here, f"no choice is available at `{here}`",
-                    witness(path(idx))))
+                if here not in dead_at:  # breadth first: the shortest path to one there
+                    w = witness(plan(idx))
+                    if w is not None:
+                        dead_at.add(here)
+                        ex.findings.append(Finding(
+                            "dead-end", here, f"no choice is available at `{here}`", w))
         for m in moves:
-            outcome = step(game, s, action_of(m))
-            ex.transitions += 1
-            if not outcome.ok:
-                err = outcome.error
-                ex.findings.append(Finding(
-                    err.code if err else "error", here,
-                    f"`{m}` fails: {err.message if err else 'error'}",
-                    witness((*path(idx), m))))
-                continue
-            found = note_hits(outcome, m, idx)
-            if found is not None:
-                return found
-            k = key(outcome.state)
-            j = seen.get(k)
-            if j is None:
-                if len(parents) >= max_states:
+            for sc, outcome in branches(game, draws, s, action_of(m), same):
+                ex.transitions += 1
+                if not outcome.ok:
+                    err = outcome.error
+                    w = witness((*plan(idx), (m, sc)))
+                    if w is not None:
+                        ex.findings.append(Finding(
+                            err.code if err else "error", here,
+                            f"`{m}` fails: {err.message if err else 'error'}", w))
+                    continue
+                found = note_hits(outcome, m, sc, idx)
+                if found is not None:
+                    ex.states += len(parents)
+                    return found
+                j = add(outcome.state, idx, (m, sc))
+                if j is None:
                     truncated = True
                     break
-                j = len(parents)
-                seen[k] = j
-                parents.append(idx)
-                via.append(m)
-                edges.append([])
-                frag_of.append(outcome.state["fragment"])
-                queue.append((j, outcome.state))
-                arrive(outcome.state)
-                if progress is not None and j % 1000 == 0:
-                    progress(1000)
-            edges[idx].append(j)
+                edges[idx].append(j)
+            if truncated:
+                break
         if truncated:
             break
     ex.states += len(parents)
     if truncated:
         ex.complete = False
-        ex.truncated.append(f"{role}/{seed}")
+        ex.truncated.append(role)
+        if not ex.multipliers:
+            ex.multipliers = multipliers(seen)
         return None
     # Traps: states that are not endings and from which no ending can be reached.
     back: list[list[int]] = [[] for _ in parents]
@@ -281,9 +358,10 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
         if i not in good and i not in dead and frag_of[i] not in trapped:
             trapped[frag_of[i]] = i
     for fid, i in trapped.items():
-        ex.findings.append(Finding(
-            "trap", fid, f"from this state at `{fid}` no ending can be reached",
-            witness(path(i))))
+        w = witness(plan(i))
+        if w is not None:
+            ex.findings.append(Finding(
+                "trap", fid, f"from this state at `{fid}` no ending can be reached", w))
     return None
 
 
@@ -297,13 +375,12 @@ def explore(game: Game, *, roles: Iterable[str] | None = None, seeds: Iterable[i
     least-used random runs look for what a cut-short search did not reach."""
     content = game.content
     roles = tuple(roles) if roles is not None else content.manifest.roles
-    seeds = tuple(seeds)
+    seeds = tuple(seeds)[:1] or (0,)
     limit = playthroughs if playthroughs is not None else auto_playthroughs(content)
     ex = Exploration(roles, seeds, limit, max_states)
     abstraction = Abstraction.of(content, limit)
     for role in roles:
-        for seed in seeds:
-            _search(game, ex, role, seed, abstraction, max_states, None, progress)
+        _search(game, ex, role, seeds[0], abstraction, max_states, None, progress)
     # Keep one finding per (kind, fragment): the one with the shortest witness.
     best: dict[tuple[str, str], Finding] = {}
     for f in ex.findings:
@@ -312,77 +389,19 @@ def explore(game: Game, *, roles: Iterable[str] | None = None, seeds: Iterable[i
             best[k] = f
     ex.findings = sorted(best.values(), key=lambda f: (f.kind, f.fragment))
     if not ex.complete and probe:
-        _probe(game, ex, probe)
+        from engine.simulate.goal import probe as run_probe
+
+        run_probe(game, ex, probe)
+    verify(game, ex)
     return ex
 
 
-def _probe(game: Game, ex: Exploration, runs: int) -> None:
-    from engine.simulate.randomrun import random_runs
-
-    missing = [t for t in all_targets(game.content) if t not in ex.witnesses]
-    if not missing:
-        return
-    for role in ex.roles:
-        for seed in ex.seeds:
-            report = random_runs(game, runs=runs, seed=seed, policy="least-used",
-                                 role=role, playthroughs=ex.playthroughs, want=missing,
-                                 max_steps=500)
-            ex.probed += runs
-            for t, w in report.first_hits.items():
-                ex.note(t, shorten(game, w, t))
-            missing = [t for t in missing if t not in ex.witnesses]
-            if not missing:
-                return
-
-
-def shorten(game: Game, w: Witness, target: str) -> Witness:
-    """Cut the loops out of a witness: where a state repeats (same key), the steps between
-    cannot matter. Then end the path where it first reaches `target`."""
-    abstraction = Abstraction.of(game.content, None)
-    outcome = begin(game, w.role, w.seed)
-    keys = {abstraction.key(outcome.state): 0}
-    steps: list[str] = []
-    for s in w.steps:
-        outcome = step(game, outcome.state, action_of(s))
-        if not outcome.ok:
-            return w
-        if reached(target, outcome, s):
-            steps.append(s)
-            break
-        k = abstraction.key(outcome.state)
-        if k in keys:
-            cut = keys[k]
-            del steps[cut:]
-            keys = {kk: v for kk, v in keys.items() if v <= cut}
-            continue
-        steps.append(s)
-        keys[k] = len(steps)
-    # The loop-free path must still reach the target (it does when the keys are exact).
-    outcome = begin(game, w.role, w.seed)
-    ok = reached(target, outcome, None)
-    for s in steps:
-        outcome = step(game, outcome.state, action_of(s))
-        if not outcome.ok:
-            return w
-        ok = ok or reached(target, outcome, s)
-    return Witness(w.role, w.seed, tuple(steps), minimal=False) if ok else w
-
-
-def goal(game: Game, target: str, *, roles: Iterable[str] | None = None,
-         seeds: Iterable[int] = (0,), max_states: int = 100_000,
-         playthroughs: int | None = None) -> tuple[Witness | None, Exploration]:
-    """The shortest path to `target` over the roles and seeds, or None; the exploration
-    tells whether None is a proof (`complete`)."""
-    content = game.content
-    roles = tuple(roles) if roles is not None else content.manifest.roles
-    seeds = tuple(seeds)
-    limit = playthroughs if playthroughs is not None else auto_playthroughs(content)
-    ex = Exploration(roles, seeds, limit, max_states)
-    abstraction = Abstraction.of(content, limit)
-    best: Witness | None = None
-    for role in roles:
-        for seed in seeds:
-            w = _search(game, ex, role, seed, abstraction, max_states, target, None)
-            if w is not None and (best is None or len(w.steps) < len(best.steps)):
-                best = w
-    return best, ex
+def verify(game: Game, ex: Exploration) -> None:
+    """Replay every witness with the real step function. One that misses its target is a
+    bug of the search: it is reported (`failed_replays`) and no longer claimed."""
+    for target, w in list(ex.witnesses.items()):
+        if not replays(game, w, target):
+            ex.failed_replays.append(f"{target}: {w.role}, seed {w.seed}, "
+                                     f"{' → '.join(w.steps) or 'the start'}")
+            del ex.witnesses[target]
+            ex.unwitnessed.add(target)

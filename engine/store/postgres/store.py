@@ -27,13 +27,10 @@ from typing import Any
 import asyncpg
 
 from engine.game import Game
-from engine.migrate import needs_migration
-from engine.state import State
-from engine.step import Action
 from engine.store.batch import Batch, Job
 from engine.store.errors import BatchFailed, StoreClosed, StoreError, UnknownPlayer
-from engine.store.interface import ActionResult, PlayerInfo, RankEntry, Resumed, Standing, Stats
-from engine.store.limits import admin_reason, default_seed
+from engine.store.interface import RankEntry, Standing, Stats
+from engine.store.jobs import JobStore
 from engine.store.postgres import admin, reads
 from engine.store.postgres.connect import connect, pool, shown
 from engine.store.postgres.schema import require_current
@@ -59,7 +56,7 @@ LEDGER_IDS = ("SELECT nextval(pg_get_serial_sequence('ledger', 'id'))"
               " FROM generate_series(1, $1)")
 
 
-class PgStore:
+class PgStore(JobStore):
     """See the module docstring. Create with `await PgStore.open(url, game)`."""
 
     def __init__(self, url: str, game: Game, *, clock: Callable[[], float] = time.time,
@@ -107,78 +104,7 @@ class PgStore:
         if self._w is not None:
             await self._w.close()
 
-    async def __aenter__(self) -> PgStore:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    # ---- the public operations (as SqliteStore's) ---------------------------------------
-
-    async def register(self, player: str, *, name: str | None = None, role: str | None = None,
-                       locale: str | None = None, seed: int | None = None,
-                       exist_ok: bool = True) -> PlayerInfo:
-        return await self._submit(Job("register", player, args={
-            "name": name or player, "role": role, "locale": locale,
-            "seed": default_seed(player) if seed is None else seed, "exist_ok": exist_ok}))
-
-    async def apply(self, player: str, action: Action, key: str) -> ActionResult:
-        if not key:
-            raise StoreError("an action needs an idempotency key")
-        return await self._submit(Job("action", player, key=key, action=action))
-
-    async def grant(self, player: str, amount: int, reason: str, *, key: str | None = None,
-                    actor: str = "admin") -> ActionResult:
-        return await self._submit(Job("grant", player, key=key, args={
-            "amount": amount, "reason": admin_reason(amount, reason), "actor": actor}))
-
-    async def revoke(self, player: str, amount: int, reason: str, *, key: str | None = None,
-                     actor: str = "admin") -> ActionResult:
-        return await self._submit(Job("revoke", player, key=key, args={
-            "amount": amount, "reason": admin_reason(amount, reason), "actor": actor}))
-
-    async def reset(self, player: str, *, actor: str = "admin", key: str | None = None,
-                    seed: int | None = None) -> ActionResult:
-        return await self._submit(Job("reset", player, key=key, args={"actor": actor,
-                                                                      "seed": seed}))
-
-    async def export(self, player: str, *, actor: str = "admin") -> dict[str, Any]:
-        return await self._submit(Job("export", player, args={"actor": actor}))
-
-    async def delete(self, player: str, *, actor: str = "admin") -> None:
-        await self._submit(Job("delete", player, args={"actor": actor}))
-
-    async def player(self, player: str) -> PlayerInfo:
-        rec = await self._record(player)
-        return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created)
-
-    async def state(self, player: str) -> State:
-        return (await self.resume(player)).state
-
-    async def resume(self, player: str) -> Resumed:
-        rec = await self._record(player)
-        if not needs_migration(self.game.content, rec.state):
-            return Resumed(rec.state)
-        result: ActionResult = await self._submit(Job("migrate", player))
-        if result.migration is not None:
-            return Resumed(result.migration.outcome.state, result.migration)
-        return Resumed((await self._record(player)).state)
-
-    async def update_player(self, player: str, *, locale: str | None = None,
-                            name: str | None = None, actor: str | None = None
-                            ) -> PlayerInfo:
-        return await self._submit(Job("profile", player, args={
-            "locale": locale, "name": name, "actor": actor}))
-
-    async def audit(self, actor: str, op: str, detail: dict[str, Any], *,
-                    ok: bool = True) -> None:
-        if not isinstance(op, str) or not op.strip():
-            raise StoreError("an audit event needs an operation name")
-        await self._submit(Job("audit", actor, args={"op": op.strip(), "ok": bool(ok),
-                                                     "detail": dict(detail)}))
-
-    async def swap_game(self, game: Game, *, actor: str = "admin") -> Game:
-        return await self._submit(Job("swap", "", args={"game": game, "actor": actor}))
+    # ---- reads ------------------------------------------------------------------------
 
     async def stats(self, *, when: float | None = None) -> Stats:
         return await reads.stats(self._reader(), self._when(when))
@@ -195,9 +121,6 @@ class PgStore:
         return await reads.standing(self._reader(), pid, kind, around, self._when(when))
 
     # ---- plumbing -------------------------------------------------------------------------
-
-    def _when(self, when: float | None) -> float:
-        return self.clock() if when is None else when
 
     def _reader(self) -> asyncpg.Pool:
         if self._closing or self._pool is None:

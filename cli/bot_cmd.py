@@ -64,7 +64,7 @@ def run() -> None:
     """Long polling. Settings come from the environment or .env: BOT_TOKEN,
     TELEGRAM_API_BASE, DIANA_DB, DIANA_CONTENT, DIANA_ADMINS, DIANA_LOG_LEVEL,
     DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES, DIANA_DURABILITY,
-    DIANA_START_RETRIES, DIANA_START_BACKOFF."""
+    DIANA_START_RETRIES, DIANA_START_BACKOFF, DIANA_HTTP_PORT, DIANA_HTTP_HOST."""
     config = _setup()
     from bot.app import run_polling
 
@@ -82,7 +82,7 @@ def webhook(
     url: Annotated[str | None, typer.Option(help="Public URL to register with setWebhook"
                                             " (omit if it is already set).")] = None,
 ) -> None:
-    """Serve updates pushed by Telegram (aiohttp)."""
+    """Serve updates pushed by Telegram (aiohttp), and /healthz and /readyz."""
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):

@@ -138,4 +138,9 @@ class Store(Protocol):
     async def standing(self, player: str, kind: str = "all", *, around: int = 2,
                        when: float | None = None) -> Standing: ...
 
+    async def ping(self) -> None:
+        """Return once the database answers a read now; StoreError (StoreClosed once
+        closed) otherwise. For readiness checks: it is no part of any action."""
+        ...
+
     async def close(self) -> None: ...

@@ -107,6 +107,14 @@ class PgStore:
         if self._w is not None:
             await self._w.close()
 
+    async def ping(self) -> None:
+        try:
+            await self._reader().fetchval("SELECT 1", timeout=2)
+        except StoreError:
+            raise
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise StoreError(f"PostgreSQL does not answer: {exc}") from exc
+
     async def __aenter__(self) -> PgStore:
         return self
 

@@ -42,6 +42,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -177,6 +178,14 @@ class SqliteStore:
         for conn in (self._r, self._w):
             if conn is not None:
                 await conn.close()
+
+    async def ping(self) -> None:
+        if self._closing:
+            raise StoreClosed("the store is closed")
+        if self.path != ":memory:":
+            # A new connection, not the open ones: they would go on reading and writing a
+            # file deleted or moved away, where nothing they commit can be found again.
+            await asyncio.to_thread(_probe, self.path)
 
     async def __aenter__(self) -> SqliteStore:
         return self
@@ -518,6 +527,17 @@ class SqliteStore:
         _resolve(job, result)
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _probe(path: str) -> None:
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {exc}") from exc
 
 
 def _resolve(job: Job, result: Any) -> None:

@@ -48,6 +48,7 @@ class Config:
     # None: no such server. 0 picks a free port (the log says which).
     http_port: int | None = None
     http_host: str = "127.0.0.1"
+    log_format: str = "text"  # one of LOG_FORMATS
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={shown(str(self.db))}"
@@ -126,6 +127,10 @@ def load_config(environ: Mapping[str, str] | None = None,
     if level not in LOG_LEVELS:
         raise ConfigError(f"DIANA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not"
                           f" {level!r}")
+    log_format = (get("DIANA_LOG_FORMAT", "text") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"DIANA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not"
+                          f" {log_format!r}")
     rate = get("DIANA_RATE_LIMIT", "20/10") or "20/10"
     m = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)s?", rate)
     if not m or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
@@ -172,4 +177,5 @@ def load_config(environ: Mapping[str, str] | None = None,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
                   rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages,
                   durability=durability, start_retries=int(retries),
-                  start_backoff=start_backoff, http_port=http_port, http_host=http_host)
+                  start_backoff=start_backoff, http_port=http_port, http_host=http_host,
+                  log_format=log_format)

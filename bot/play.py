@@ -32,6 +32,7 @@ from bot.keyboards import (
     restart_keyboard,
     screen_keyboard,
 )
+from bot.logs import note_action
 from bot.service import Diana
 from bot.telegram import (
     AnswerQuery,
@@ -44,7 +45,7 @@ from bot.telegram import (
 )
 from engine.screen import Screen, buttons, render
 from engine.state import State
-from engine.step import Choose, Restart, Start
+from engine.step import Action, Choose, Restart, Start
 from engine.store import ActionResult, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
@@ -202,6 +203,11 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
     await safe(bot.send_message(chat_id, views.notices_text([text]) or "…"), "sendMessage")
 
 
+async def apply(diana: Diana, player: str, action: Action, key: str) -> ActionResult:
+    note_action(key)
+    return await diana.store.apply(player, action, key)
+
+
 # ---- commands -------------------------------------------------------------------------
 
 
@@ -215,7 +221,7 @@ async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int
         state = await resumed(diana, player)
         locale = state["player"]["locale"]
         if state["fragment"] is None:
-            result = await diana.store.apply(player, Start(today()), message_key(update_id))
+            result = await apply(diana, player, Start(today()), message_key(update_id))
             await report(bot, diana, chat_id, player, result, locale)
         else:
             lead = None if player in diana.moved else t(locale, "welcome_back",
@@ -314,8 +320,8 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
     answered = asyncio.ensure_future(answer(query))
     try:
         async with diana.lock(player):
-            result = await diana.store.apply(player, Choose(view.id, cb.turn, today()),
-                                             query_key(query))
+            result = await apply(diana, player, Choose(view.id, cb.turn, today()),
+                                 query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered
@@ -385,7 +391,7 @@ async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -
             state = await diana.store.state(player)
             if state["turn"] != cb.turn:
                 return  # a double tap: the first one restarted already
-            result = await diana.store.apply(player, Restart(today()), query_key(query))
+            result = await apply(diana, player, Restart(today()), query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered

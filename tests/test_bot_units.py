@@ -85,6 +85,7 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     ("DIANA_DURABILITY", "off", "DIANA_DURABILITY must be one of full, normal"),
     ("DIANA_START_RETRIES", "-1", "DIANA_START_RETRIES must be a whole number"),
     ("DIANA_START_BACKOFF", "soon", "DIANA_START_BACKOFF must be seconds from 0 to 60"),
+    ("DIANA_LOG_FORMAT", "xml", "DIANA_LOG_FORMAT must be one of text, json"),
     ("DIANA_HTTP_PORT", "http", "DIANA_HTTP_PORT must be a port number"),
     ("DIANA_HTTP_PORT", "70000", "DIANA_HTTP_PORT must be a port number"),
     ("DIANA_HTTP_HOST", "a b", "DIANA_HTTP_HOST must be an address"),

@@ -27,6 +27,7 @@ class UpdateContext:
     update_id: int
     player: str | None = None
     action: str | None = None
+    result: str = "ok"  # for the metrics: ok, error, rate_limited, unhandled
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed_ms(self) -> float:
@@ -44,6 +45,18 @@ def handling(update_id: int, player: str | None) -> Iterator[UpdateContext]:
         yield ctx
     finally:
         current.reset(token)
+
+
+def elapsed() -> float | None:
+    """Seconds since the current update arrived (None outside one)."""
+    ctx = current.get()
+    return None if ctx is None else time.perf_counter() - ctx.started
+
+
+def note_result(result: str) -> None:
+    ctx = current.get()
+    if ctx is not None:
+        ctx.result = result
 
 
 def note_action(key: str) -> None:

@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from bot.i18n import pick_locale, t
-from bot.logs import handling
+from bot.logs import handling, note_result
 from bot.service import Diana
 from bot.telegram import safe
 
@@ -39,8 +40,16 @@ class InflightMiddleware(BaseMiddleware):
         with self.diana.inflight(), \
                 handling(update_id, self.diana.player_id(user.id) if user else None) as ctx:
             try:
-                return await handler(event, data)
+                result = await handler(event, data)
+                if result is UNHANDLED:
+                    ctx.result = "unhandled"
+                return result
+            except BaseException:
+                ctx.result = "error"
+                raise
             finally:
+                kind = event.event_type if isinstance(event, Update) else "other"
+                self.diana.metrics.updates.labels(kind, ctx.result).inc()
                 log.info("update %s handled in %.1f ms", update_id, ctx.elapsed_ms(),
                          extra={"latency_ms": ctx.elapsed_ms()})
 
@@ -76,6 +85,9 @@ class FloodMiddleware(BaseMiddleware):
         user = getattr(event, "from_user", None)
         if user is None or self.allow(user.id):
             return await handler(event, data)
+        note_result("rate_limited")
+        self.diana.metrics.rate_limited.labels(
+            "callback_query" if isinstance(event, CallbackQuery) else "message").inc()
         now = self.clock()
         first = now - self.warned.get(user.id, -1e9) > self.window
         if first:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from bot.keyboards import (
     restart_keyboard,
     screen_keyboard,
 )
-from bot.logs import note_action
+from bot.logs import elapsed, note_action
 from bot.service import Diana
 from bot.telegram import (
     AnswerQuery,
@@ -124,7 +125,9 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         if edited is not None:
             if not whole:
                 await send_parts(bot, diana, tapped[0], player, parts[1:], keyboard)
-            elif keyboard is not None:
+                return
+            page_sent(diana)
+            if keyboard is not None:
                 diana.last_page[player] = tapped
             return
     # The pages left behind lose their buttons while the new page is being sent.
@@ -155,6 +158,8 @@ async def send_parts(bot: Bot, diana: Diana, chat_id: int, player: str, parts: l
                           "sendMessage(page)")
         if sent is None:
             return  # blocked, or refused: the rest would fail the same way
+        if last:
+            page_sent(diana)
         if last and keyboard is not None:
             diana.last_page[player] = (chat_id, sent["message_id"])
 
@@ -190,6 +195,7 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
                         moved_from)
         return
     code = result.error
+    diana.metrics.errors.labels(code or "unknown").inc()
     if code == "stale":
         return  # a double tap: the first tap moved the player; this one changes nothing
     text = {"not-started": t(locale, "not_started"), "ended": t(locale, "ended_hint")
@@ -205,7 +211,16 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
 
 async def apply(diana: Diana, player: str, action: Action, key: str) -> ActionResult:
     note_action(key)
-    return await diana.store.apply(player, action, key)
+    began = time.perf_counter()
+    result = await diana.store.apply(player, action, key)
+    diana.metrics.step.observe(time.perf_counter() - began)
+    return result
+
+
+def page_sent(diana: Diana) -> None:
+    seconds = elapsed()
+    if seconds is not None:
+        diana.metrics.page.observe(seconds)
 
 
 # ---- commands -------------------------------------------------------------------------

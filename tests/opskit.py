@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 from botkit import BotProcess
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def http_port(bot: BotProcess) -> int:
@@ -26,6 +27,14 @@ def get(port: int, path: str) -> tuple[int, str]:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+def metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics: (name, sorted labels) -> value."""
+    status, body = get(port, "/metrics")
+    assert status == 200
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(body) for s in family.samples}
 
 
 def probe(port: int, path: str) -> tuple[int, dict]:

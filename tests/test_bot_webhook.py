@@ -128,11 +128,13 @@ def test_a_body_that_is_not_an_update_is_refused_once_and_changes_nothing(
     refused_once(hook, lambda: hook.post(body)[0], status, named)
 
 
-def test_webhook_server_answers_health_and_readiness(hook):
+def test_webhook_server_answers_health_readiness_and_metrics(hook):
     base = hook.url.rsplit("/", 1)[0]
     for path in ("/healthz", "/readyz"):
         with urllib.request.urlopen(base + path, timeout=10) as r:
             assert (r.status, json.loads(r.read())) == (200, {"ok": True})
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        assert 'diana_updates_total{kind="message",result="ok"}' in r.read().decode()
     away = hook.db.with_name("moved.sqlite3")
     hook.db.rename(away)
     try:

@@ -6,6 +6,7 @@ protocol (group commit, the same tables; `reached` from a sequence).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,6 +96,10 @@ class Stats:
 
 
 class Store(Protocol):
+    # Called once per committed batch with its write's seconds and its number of actions
+    # (None: nobody listens). For metrics: a batch, not an action, costs one call.
+    on_commit: Callable[[float, int], None] | None
+
     game: Game  # the content every operation runs under; change it with `swap_game`
 
     async def register(self, player: str, *, name: str | None = None, role: str | None = None,

@@ -79,6 +79,8 @@ class PgStore:
         self.batches = 0  # statistics, for the tests
         self.batched = 0
         self.requeued = 0  # batches run again (deadlock, a key applied meanwhile)
+        # Called once per committed batch with its transaction's seconds and its size
+        self.on_commit: Callable[[float, int], None] | None = None
 
     @classmethod
     async def open(cls, url: str, game: Game, **options: Any) -> PgStore:
@@ -250,6 +252,7 @@ class PgStore:
         self.batches += 1
         self.batched += len(jobs)
         for attempt in range(RETRIES + 1):
+            began = time.perf_counter()
             try:
                 async with w.transaction():
                     results = await self._run(w, jobs)
@@ -264,6 +267,8 @@ class PgStore:
             except Exception as exc:
                 _fail(jobs, batch_error(exc))
                 return
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - began, len(jobs))
             for job, result in zip(jobs, results, strict=True):
                 _resolve(job, result)
             return

@@ -40,6 +40,7 @@ import sqlite3
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -133,6 +134,8 @@ class SqliteStore:
         self.batches = 0  # statistics, for the bench and the tests
         self.batched = 0
         self.requeued = 0  # jobs computed again after a failed batch
+        # Called once per committed batch with its write's seconds and its size (metrics)
+        self.on_commit: Callable[[float, int], None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, game: Game, **options: Any) -> SqliteStore:
@@ -432,10 +435,16 @@ class SqliteStore:
         self._inflight_keys.update(batch.seen)
         task = self._io.submit(plan)
         task.add_done_callback(self._written)
+        if self.on_commit is not None:
+            task.add_done_callback(partial(self._committed, time.perf_counter(), len(jobs)))
         self._inflight.append(Flight(jobs, batch, results, task))
 
     def _written(self, _: asyncio.Future) -> None:
         self._wake.set()
+
+    def _committed(self, began: float, size: int, task: asyncio.Future) -> None:
+        if self.on_commit is not None and not task.cancelled() and task.exception() is None:
+            self.on_commit(time.perf_counter() - began, size)
 
     async def _settle(self) -> None:
         """Wait for the oldest batch's COMMIT, then publish it and acknowledge its jobs."""

@@ -19,7 +19,9 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 
 from bot.config import Config
 from bot.handlers import admin, player
+from bot.health import Health, add_routes, http_server
 from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
+from bot.metrics import Metrics
 from bot.middlewares import FloodMiddleware, InflightMiddleware
 from bot.service import Diana, check_content
 from bot.startup import StartupError, call, check_telegram
@@ -58,27 +60,32 @@ async def load_game(config: Config) -> Game:
 
 
 @asynccontextmanager
-async def started(config: Config) -> AsyncIterator[tuple[Bot, Diana]]:
+async def started(config: Config, health: Health, metrics: Metrics
+                  ) -> AsyncIterator[tuple[Bot, Diana]]:
     """The story (checked first: it needs no network), then the Bot once Telegram has
     accepted its token, then the store (so a refused token leaves no database behind).
     The store and the Bot's session are closed on exit."""
     game = await load_game(config)
+    health.content_loaded = True
     bot = make_bot(config)
     try:
         await check_telegram(bot, config)
-        async with open_diana(config, game) as diana:
+        async with open_diana(config, game, health, metrics) as diana:
             yield bot, diana
     finally:
         await bot.session.close()
 
 
 @asynccontextmanager
-async def open_diana(config: Config, game: Game) -> AsyncIterator[Diana]:
+async def open_diana(config: Config, game: Game, health: Health | None = None,
+                     metrics: Metrics | None = None) -> AsyncIterator[Diana]:
     try:
         store = await open_store(config.db, game, durability=config.durability)
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
-    diana = Diana(config, store)
+    if health is not None:
+        health.store = store
+    diana = Diana(config, store, metrics)
     # Everything allocated so far (aiogram's models, the story) lives as long as the bot:
     # keep it out of the collector's full scans, which otherwise walk it again and again.
     gc.freeze()
@@ -106,6 +113,7 @@ def make_dispatcher(diana: Diana) -> Dispatcher:
 
     @dp.errors()
     async def on_error(event: ErrorEvent) -> bool:
+        diana.metrics.errors.labels("exception").inc()
         log.exception("update %s failed: %s", event.update.update_id, event.exception,
                       exc_info=event.exception)
         query = event.update.callback_query
@@ -158,7 +166,9 @@ async def set_commands(bot: Bot, diana: Diana) -> None:
 
 
 async def run_polling(config: Config) -> None:
-    async with started(config) as (bot, diana):
+    health, metrics = Health(), Metrics()
+    async with http_server(config, health, {"/metrics": metrics.route}), \
+            started(config, health, metrics) as (bot, diana):
         dp = make_dispatcher(diana)
         await call(config, lambda: bot.delete_webhook(drop_pending_updates=False),
                    "deleteWebhook")
@@ -174,9 +184,11 @@ async def run_webhook(config: Config, host: str, port: int, secret: str, path: s
 
     from bot.webhook import MAX_UPDATE_BYTES, UpdateRequestHandler
 
-    async with started(config) as (bot, diana):
+    health, metrics = Health(), Metrics()
+    async with started(config, health, metrics) as (bot, diana):
         dp = make_dispatcher(diana)
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        add_routes(app, health, {"/metrics": metrics.route})
         UpdateRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app,
                                                                                  path=path)
         setup_application(app, dp, bot=bot)

@@ -20,6 +20,7 @@ PAGE_MODES = ("new", "edit")
 # full: every commit is fsynced, so an acknowledged tap survives a power loss; normal: it
 # survives the bot's crash or kill, and an OS crash may lose the last ones (see the store)
 DURABILITIES = ("full", "normal")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -43,6 +44,11 @@ class Config:
     # after start_backoff seconds, doubling (bot.startup)
     start_retries: int = 4
     start_backoff: float = 1.0
+    # /healthz, /readyz and /metrics in polling mode (the webhook server always has them);
+    # None: no such server. 0 picks a free port (the log says which).
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    log_format: str = "text"  # one of LOG_FORMATS
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={shown(str(self.db))}"
@@ -121,6 +127,10 @@ def load_config(environ: Mapping[str, str] | None = None,
     if level not in LOG_LEVELS:
         raise ConfigError(f"DIANA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not"
                           f" {level!r}")
+    log_format = (get("DIANA_LOG_FORMAT", "text") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"DIANA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not"
+                          f" {log_format!r}")
     rate = get("DIANA_RATE_LIMIT", "20/10") or "20/10"
     m = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)s?", rate)
     if not m or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
@@ -145,6 +155,17 @@ def load_config(environ: Mapping[str, str] | None = None,
     start_backoff = _seconds(backoff, most=60)
     if start_backoff is None:
         raise ConfigError(f"DIANA_START_BACKOFF must be seconds from 0 to 60, not {backoff!r}")
+    http_port: int | None = None
+    port_text = get("DIANA_HTTP_PORT")
+    if port_text is not None:
+        if not re.fullmatch(r"\d{1,5}", port_text) or int(port_text) > 65535:
+            raise ConfigError(f"DIANA_HTTP_PORT must be a port number from 0 to 65535, not"
+                              f" {port_text!r}")
+        http_port = int(port_text)
+    http_host = get("DIANA_HTTP_HOST", "127.0.0.1") or "127.0.0.1"
+    if not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", http_host):
+        raise ConfigError(f"DIANA_HTTP_HOST must be an address or a host name, not"
+                          f" {http_host!r}")
     content = Path(get("DIANA_CONTENT", "content") or "content")
     if not (content / "game.yaml").is_file():
         raise ConfigError(f"DIANA_CONTENT: {content} is not a content directory (no game.yaml)")
@@ -156,4 +177,5 @@ def load_config(environ: Mapping[str, str] | None = None,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
                   rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages,
                   durability=durability, start_retries=int(retries),
-                  start_backoff=start_backoff)
+                  start_backoff=start_backoff, http_port=http_port, http_host=http_host,
+                  log_format=log_format)

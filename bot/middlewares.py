@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from bot.i18n import pick_locale, t
+from bot.logs import handling, note_result
 from bot.service import Diana
 from bot.telegram import safe
 
@@ -22,13 +24,34 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class InflightMiddleware(BaseMiddleware):
+    """Tracks the update for the drain at shutdown, and for the log: its id and player on
+    every line written while it is handled, and one line with its latency at the end."""
+
     def __init__(self, diana: Diana) -> None:
         self.diana = diana
 
     async def __call__(self, handler: Handler, event: TelegramObject,
                        data: dict[str, Any]) -> Any:
-        with self.diana.inflight():
-            return await handler(event, data)
+        user = None
+        if isinstance(event, Update):
+            inner = event.message or event.callback_query
+            user = inner.from_user if inner is not None else None
+        update_id = event.update_id if isinstance(event, Update) else 0
+        with self.diana.inflight(), \
+                handling(update_id, self.diana.player_id(user.id) if user else None) as ctx:
+            try:
+                result = await handler(event, data)
+                if result is UNHANDLED:
+                    ctx.result = "unhandled"
+                return result
+            except BaseException:
+                ctx.result = "error"
+                raise
+            finally:
+                kind = event.event_type if isinstance(event, Update) else "other"
+                self.diana.metrics.updates.labels(kind, ctx.result).inc()
+                log.info("update %s handled in %.1f ms", update_id, ctx.elapsed_ms(),
+                         extra={"latency_ms": ctx.elapsed_ms()})
 
 
 class FloodMiddleware(BaseMiddleware):
@@ -62,6 +85,9 @@ class FloodMiddleware(BaseMiddleware):
         user = getattr(event, "from_user", None)
         if user is None or self.allow(user.id):
             return await handler(event, data)
+        note_result("rate_limited")
+        self.diana.metrics.rate_limited.labels(
+            "callback_query" if isinstance(event, CallbackQuery) else "message").inc()
         now = self.clock()
         first = now - self.warned.get(user.id, -1e9) > self.window
         if first:

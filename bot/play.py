@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from bot.keyboards import (
     restart_keyboard,
     screen_keyboard,
 )
+from bot.logs import elapsed, note_action
 from bot.service import Diana
 from bot.telegram import (
     AnswerQuery,
@@ -44,7 +46,7 @@ from bot.telegram import (
 )
 from engine.screen import Screen, buttons, render
 from engine.state import State
-from engine.step import Choose, Restart, Start
+from engine.step import Action, Choose, Restart, Start
 from engine.store import ActionResult, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
@@ -123,7 +125,9 @@ async def send_page(bot: Bot, diana: Diana, chat_id: int, player: str, state: St
         if edited is not None:
             if not whole:
                 await send_parts(bot, diana, tapped[0], player, parts[1:], keyboard)
-            elif keyboard is not None:
+                return
+            page_sent(diana)
+            if keyboard is not None:
                 diana.last_page[player] = tapped
             return
     # The pages left behind lose their buttons while the new page is being sent.
@@ -154,6 +158,8 @@ async def send_parts(bot: Bot, diana: Diana, chat_id: int, player: str, parts: l
                           "sendMessage(page)")
         if sent is None:
             return  # blocked, or refused: the rest would fail the same way
+        if last:
+            page_sent(diana)
         if last and keyboard is not None:
             diana.last_page[player] = (chat_id, sent["message_id"])
 
@@ -189,6 +195,7 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
                         moved_from)
         return
     code = result.error
+    diana.metrics.errors.labels(code or "unknown").inc()
     if code == "stale":
         return  # a double tap: the first tap moved the player; this one changes nothing
     text = {"not-started": t(locale, "not_started"), "ended": t(locale, "ended_hint")
@@ -200,6 +207,20 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
                     result.message)
         text = t(locale, "error")
     await safe(bot.send_message(chat_id, views.notices_text([text]) or "…"), "sendMessage")
+
+
+async def apply(diana: Diana, player: str, action: Action, key: str) -> ActionResult:
+    note_action(key)
+    began = time.perf_counter()
+    result = await diana.store.apply(player, action, key)
+    diana.metrics.step.observe(time.perf_counter() - began)
+    return result
+
+
+def page_sent(diana: Diana) -> None:
+    seconds = elapsed()
+    if seconds is not None:
+        diana.metrics.page.observe(seconds)
 
 
 # ---- commands -------------------------------------------------------------------------
@@ -215,7 +236,7 @@ async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int
         state = await resumed(diana, player)
         locale = state["player"]["locale"]
         if state["fragment"] is None:
-            result = await diana.store.apply(player, Start(today()), message_key(update_id))
+            result = await apply(diana, player, Start(today()), message_key(update_id))
             await report(bot, diana, chat_id, player, result, locale)
         else:
             lead = None if player in diana.moved else t(locale, "welcome_back",
@@ -314,8 +335,8 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
     answered = asyncio.ensure_future(answer(query))
     try:
         async with diana.lock(player):
-            result = await diana.store.apply(player, Choose(view.id, cb.turn, today()),
-                                             query_key(query))
+            result = await apply(diana, player, Choose(view.id, cb.turn, today()),
+                                 query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered
@@ -385,7 +406,7 @@ async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -
             state = await diana.store.state(player)
             if state["turn"] != cb.turn:
                 return  # a double tap: the first one restarted already
-            result = await diana.store.apply(player, Restart(today()), query_key(query))
+            result = await apply(diana, player, Restart(today()), query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.metrics import Metrics
 from engine.diagnostics import Diagnostic, Severity
 from engine.game import Game, compile_game
 from engine.lint import lint
@@ -47,9 +48,12 @@ def check_content(directory: Path) -> Checked:
 
 
 class Diana:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics or Metrics()
+        self.metrics.content_loaded(store.game)
+        store.on_commit = self.metrics.committed
         self.started = time.time()
         self.handled = 0
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -130,6 +134,7 @@ class Diana:
             if checked.game_content is not None:
                 game = compile_game(checked.game_content)
                 await self.store.swap_game(game, actor=actor)  # between two batches
+                self.metrics.content_loaded(game)
                 log.info("content reloaded: version %s (%s)", game.content.version,
                          game.content.digest[:8])
             return checked

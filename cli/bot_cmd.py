@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,16 +22,18 @@ DEV_PORT = 8600
 DEV_USER_ID = 1  # the local player of `diana bot dev` (player tg:1), an admin there
 
 
-def _setup(environ: Mapping[str, str] | None = None) -> Config:
+def _setup(environ: Mapping[str, str] | None = None, webhook_secret: str | None = None
+           ) -> Config:
     from bot.config import ConfigError, load_config
+    from bot.logs import secrets_of, setup
 
     try:
         config = load_config(environ)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    logging.basicConfig(level=config.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup(config.log_level, config.log_format,
+          secrets_of(config.token, str(config.db), webhook_secret))
     return config
 
 
@@ -64,7 +65,8 @@ def run() -> None:
     """Long polling. Settings come from the environment or .env: BOT_TOKEN,
     TELEGRAM_API_BASE, DIANA_DB, DIANA_CONTENT, DIANA_ADMINS, DIANA_LOG_LEVEL,
     DIANA_RATE_LIMIT, DIANA_DRAIN_TIMEOUT, DIANA_PAGES, DIANA_DURABILITY,
-    DIANA_START_RETRIES, DIANA_START_BACKOFF."""
+    DIANA_START_RETRIES, DIANA_START_BACKOFF, DIANA_HTTP_PORT, DIANA_HTTP_HOST,
+    DIANA_LOG_FORMAT."""
     config = _setup()
     from bot.app import run_polling
 
@@ -82,14 +84,14 @@ def webhook(
     url: Annotated[str | None, typer.Option(help="Public URL to register with setWebhook"
                                             " (omit if it is already set).")] = None,
 ) -> None:
-    """Serve updates pushed by Telegram (aiohttp)."""
+    """Serve updates pushed by Telegram (aiohttp), and /healthz and /readyz."""
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         typer.echo("error: --secret is required: 1-256 characters of A-Z a-z 0-9 _ -",
                    err=True)
         raise typer.Exit(2)
-    config = _setup()
+    config = _setup(webhook_secret=secret)
     from bot.app import run_webhook
 
     _run(lambda: run_webhook(config, host, port, secret, path, url))

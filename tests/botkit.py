@@ -47,9 +47,12 @@ class BotProcess:
         return self.proc.returncode
 
 
-def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
-    content = tmp / "content"
-    shutil.copytree(STORY, content)
+def spawn_bot(tmp: Path, emu: EmulatorThread, content: Path | None = None,
+              **env: str) -> BotProcess:
+    """The bot process, started (a copy of the test story unless `content` is given)."""
+    if content is None:
+        content = tmp / "content"
+        shutil.copytree(STORY, content)
     db = tmp / "bot.sqlite3"
     log = tmp / "bot.log"
     full = {**os.environ, "BOT_TOKEN": emu.token, "TELEGRAM_API_BASE": emu.base_url,
@@ -58,7 +61,17 @@ def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
     with log.open("wb") as out:
         proc = spawn([sys.executable, "-m", "cli.main", "bot", "run"], cwd=ROOT, env=full,
                      stdout=out, stderr=subprocess.STDOUT)
-    bot = BotProcess(emu, proc, content, db, log)
+    return BotProcess(emu, proc, content, db, log)
+
+
+def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
+    bot = spawn_bot(tmp, emu, **env)
+    wait_polling(bot)
+    return bot
+
+
+def wait_polling(bot: BotProcess) -> None:
+    emu, proc = bot.emu, bot.proc
     try:
         emu.wait_for(lambda: emu.polls or proc.poll() is not None, 30, what="the bot to poll")
     except TimeoutError:
@@ -66,7 +79,6 @@ def start_bot(tmp: Path, emu: EmulatorThread, **env: str) -> BotProcess:
         raise
     if proc.poll() is not None:
         raise RuntimeError(f"the bot exited ({proc.returncode}):\n{bot.output()}")
-    return bot
 
 
 @contextmanager

@@ -59,6 +59,10 @@ def test_config_defaults_and_values(tmp_path):
     assert c.db == Path("diana.sqlite3") and c.pages == "edit" and c.durability == "normal"
     default = load_config(env(), dotenv=tmp_path / "none")
     assert (default.pages, default.durability) == ("new", "full")
+    assert (default.http_port, default.http_host) == (None, "127.0.0.1")
+    served = load_config(env(DIANA_HTTP_PORT="9100", DIANA_HTTP_HOST="0.0.0.0"),
+                         dotenv=tmp_path / "none")
+    assert (served.http_port, served.http_host) == (9100, "0.0.0.0")
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path):
@@ -81,6 +85,10 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     ("DIANA_DURABILITY", "off", "DIANA_DURABILITY must be one of full, normal"),
     ("DIANA_START_RETRIES", "-1", "DIANA_START_RETRIES must be a whole number"),
     ("DIANA_START_BACKOFF", "soon", "DIANA_START_BACKOFF must be seconds from 0 to 60"),
+    ("DIANA_LOG_FORMAT", "xml", "DIANA_LOG_FORMAT must be one of text, json"),
+    ("DIANA_HTTP_PORT", "http", "DIANA_HTTP_PORT must be a port number"),
+    ("DIANA_HTTP_PORT", "70000", "DIANA_HTTP_PORT must be a port number"),
+    ("DIANA_HTTP_HOST", "a b", "DIANA_HTTP_HOST must be an address"),
     ("TELEGRAM_API_BASE", "ftp://x", "TELEGRAM_API_BASE"),
     ("DIANA_CONTENT", "/nonexistent", "not a content directory"),
     ("DIANA_DB", "/nonexistent/dir/db.sqlite3", "does not exist"),

@@ -128,6 +128,24 @@ def test_a_body_that_is_not_an_update_is_refused_once_and_changes_nothing(
     refused_once(hook, lambda: hook.post(body)[0], status, named)
 
 
+def test_webhook_server_answers_health_readiness_and_metrics(hook):
+    base = hook.url.rsplit("/", 1)[0]
+    for path in ("/healthz", "/readyz"):
+        with urllib.request.urlopen(base + path, timeout=10) as r:
+            assert (r.status, json.loads(r.read())) == (200, {"ok": True})
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        assert 'diana_updates_total{kind="message",result="ok"}' in r.read().decode()
+    away = hook.db.with_name("moved.sqlite3")
+    hook.db.rename(away)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/readyz", timeout=10)
+        assert refused.value.code == 503
+        assert json.loads(refused.value.read())["reason"].startswith("the player database")
+    finally:
+        away.rename(hook.db)
+
+
 def test_an_oversized_chunked_body_is_refused_once(hook):
     def send() -> int:
         url = urlsplit(hook.url)
@@ -161,3 +179,4 @@ def test_sigterm_stops_the_webhook_cleanly(hook):
     hook.proc.send_signal(signal.SIGTERM)
     assert hook.proc.wait(20) == 0, hook.output()
     assert "Traceback" not in hook.output()
+

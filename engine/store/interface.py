@@ -6,6 +6,7 @@ protocol (group commit, the same tables; `reached` from a sequence).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,6 +96,10 @@ class Stats:
 
 
 class Store(Protocol):
+    # Called once per committed batch with its write's seconds and its number of actions
+    # (None: nobody listens). For metrics: a batch, not an action, costs one call.
+    on_commit: Callable[[float, int], None] | None
+
     game: Game  # the content every operation runs under; change it with `swap_game`
 
     async def register(self, player: str, *, name: str | None = None, role: str | None = None,
@@ -137,5 +142,10 @@ class Store(Protocol):
 
     async def standing(self, player: str, kind: str = "all", *, around: int = 2,
                        when: float | None = None) -> Standing: ...
+
+    async def ping(self) -> None:
+        """Return once the database answers a read now; StoreError (StoreClosed once
+        closed) otherwise. For readiness checks: it is no part of any action."""
+        ...
 
     async def close(self) -> None: ...

@@ -76,6 +76,8 @@ class PgStore(JobStore):
         self.batches = 0  # statistics, for the tests
         self.batched = 0
         self.requeued = 0  # batches run again (deadlock, a key applied meanwhile)
+        # Called once per committed batch with its transaction's seconds and its size
+        self.on_commit: Callable[[float, int], None] | None = None
 
     @classmethod
     async def open(cls, url: str, game: Game, **options: Any) -> PgStore:
@@ -103,6 +105,14 @@ class PgStore(JobStore):
             await self._pool.close()
         if self._w is not None:
             await self._w.close()
+
+    async def ping(self) -> None:
+        try:
+            await self._reader().fetchval("SELECT 1", timeout=2)
+        except StoreError:
+            raise
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise StoreError(f"PostgreSQL does not answer: {exc}") from exc
 
     # ---- reads ------------------------------------------------------------------------
 
@@ -165,6 +175,7 @@ class PgStore(JobStore):
         self.batches += 1
         self.batched += len(jobs)
         for attempt in range(RETRIES + 1):
+            began = time.perf_counter()
             try:
                 async with w.transaction():
                     results = await self._run(w, jobs)
@@ -179,6 +190,8 @@ class PgStore(JobStore):
             except Exception as exc:
                 _fail(jobs, batch_error(exc))
                 return
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - began, len(jobs))
             for job, result in zip(jobs, results, strict=True):
                 _resolve(job, result)
             return

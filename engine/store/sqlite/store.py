@@ -40,8 +40,10 @@ import sqlite3
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -127,6 +129,8 @@ class SqliteStore(JobStore):
         self.batches = 0  # statistics, for the bench and the tests
         self.batched = 0
         self.requeued = 0  # jobs computed again after a failed batch
+        # Called once per committed batch with its write's seconds and its size (metrics)
+        self.on_commit: Callable[[float, int], None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, game: Game, **options: Any) -> SqliteStore:
@@ -172,6 +176,14 @@ class SqliteStore(JobStore):
         for conn in (self._r, self._w):
             if conn is not None:
                 await conn.close()
+
+    async def ping(self) -> None:
+        if self._closing:
+            raise StoreClosed("the store is closed")
+        if self.path != ":memory:":
+            # A new connection, not the open ones: they would go on reading and writing a
+            # file deleted or moved away, where nothing they commit can be found again.
+            await asyncio.to_thread(_probe, self.path)
 
     # ---- reads ------------------------------------------------------------------------
 
@@ -324,10 +336,16 @@ class SqliteStore(JobStore):
         self._inflight_keys.update(batch.seen)
         task = self._io.submit(plan)
         task.add_done_callback(self._written)
+        if self.on_commit is not None:
+            task.add_done_callback(partial(self._committed, time.perf_counter(), len(jobs)))
         self._inflight.append(Flight(jobs, batch, results, task))
 
     def _written(self, _: asyncio.Future) -> None:
         self._wake.set()
+
+    def _committed(self, began: float, size: int, task: asyncio.Future) -> None:
+        if self.on_commit is not None and not task.cancelled() and task.exception() is None:
+            self.on_commit(time.perf_counter() - began, size)
 
     async def _settle(self) -> None:
         """Wait for the oldest batch's COMMIT, then publish it and acknowledge its jobs."""
@@ -419,6 +437,17 @@ class SqliteStore(JobStore):
         _resolve(job, result)
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _probe(path: str) -> None:
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {exc}") from exc
 
 
 def _resolve(job: Job, result: Any) -> None:

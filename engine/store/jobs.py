@@ -129,3 +129,19 @@ class JobStore:
 
     def _when(self, when: float | None) -> float:
         return self.clock() if when is None else when
+
+
+def resolve(job: Job, result: Any) -> None:
+    """Answer a job's caller with its result, or the exception it carries."""
+    if job.future.done():
+        return
+    if isinstance(result, Exception):
+        job.future.set_exception(result)
+    else:
+        job.future.set_result(result)
+
+
+def fail(jobs: list[Job], exc: Exception) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)

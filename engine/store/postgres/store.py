@@ -31,6 +31,8 @@ from engine.store.batch import Batch, Job
 from engine.store.errors import BatchFailed, StoreClosed, StoreError, UnknownPlayer
 from engine.store.interface import RankEntry, Standing, Stats
 from engine.store.jobs import JobStore
+from engine.store.jobs import fail as _fail
+from engine.store.jobs import resolve as _resolve
 from engine.store.postgres import admin, reads
 from engine.store.postgres.connect import connect, pool, shown
 from engine.store.postgres.schema import require_current
@@ -240,21 +242,6 @@ class PgStore(JobStore):
         if job.op == "swap":
             self.game = job.args["game"]  # no batch is running: the next one uses it
         _resolve(job, result)
-
-
-def _resolve(job: Job, result: Any) -> None:
-    if job.future.done():
-        return
-    if isinstance(result, Exception):
-        job.future.set_exception(result)
-    else:
-        job.future.set_result(result)
-
-
-def _fail(jobs: list[Job], exc: Exception) -> None:
-    for job in jobs:
-        if not job.future.done():
-            job.future.set_exception(exc)
 
 
 def batch_error(exc: BaseException) -> StoreError:

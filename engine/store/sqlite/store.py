@@ -62,6 +62,8 @@ from engine.store.interface import (
     Stats,
 )
 from engine.store.jobs import JobStore
+from engine.store.jobs import fail as _fail
+from engine.store.jobs import resolve as _resolve
 from engine.store.limits import MAX_REASON
 from engine.store.records import Record
 from engine.store.sqlite import admin, leaderboard
@@ -448,21 +450,6 @@ def _probe(path: str) -> None:
             conn.close()
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: {exc}") from exc
-
-
-def _resolve(job: Job, result: Any) -> None:
-    if job.future.done():
-        return
-    if isinstance(result, Exception):
-        job.future.set_exception(result)
-    else:
-        job.future.set_result(result)
-
-
-def _fail(jobs: list[Job], exc: Exception) -> None:
-    for job in jobs:
-        if not job.future.done():
-            job.future.set_exception(exc)
 
 
 def _batch_error(exc: BaseException) -> StoreError:

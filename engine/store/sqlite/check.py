@@ -65,12 +65,12 @@ def _check(db: sqlite3.Connection, path: str) -> Report:
     db.execute("BEGIN")  # one snapshot for everything below
     balances(db, r)
     applied(db, r)
-    _score_counts(db, r, scores(db, r))
+    score_counts(db, r, scores(db, r))
     db.execute("COMMIT")
     return r
 
 
-def _score_counts(db: sqlite3.Connection, r: Report,
+def score_counts(db: sqlite3.Connection, r: Report,
                   actual: dict[tuple[str, int], list[int]]) -> None:
     """SQLite's rank helpers (score_count, score_hist) against the scores table."""
     counts: dict[tuple[str, int], int] = defaultdict(int)

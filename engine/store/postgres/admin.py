@@ -16,6 +16,7 @@ from engine.store import admin as core
 from engine.store.batch import Job, replay
 from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
+from engine.store.postgres import ranks
 from engine.store.postgres.reads import load, stored_results
 from engine.store.records import Record, dump_state, to_json
 
@@ -94,7 +95,6 @@ async def reset(store: PgStore, c: asyncpg.Connection, job: Job
         rec.ledger_from, rec.carry_to, now, rec.id, rec.stored_version)
     if status != "UPDATE 1":
         raise BatchFailed("the save changed while it was locked; run `diana db check`")
-    await c.execute("DELETE FROM scores WHERE player = $1", rec.id)
     await c.execute("DELETE FROM achievements WHERE player = $1", rec.id)
     await event(store, c, rec.id, "reset", job.key, True, done.summary)
     if job.key:
@@ -102,6 +102,7 @@ async def reset(store: PgStore, c: asyncpg.Connection, job: Job
             "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
             " VALUES ($1, $2, 'reset', 1, $3, $4, $5)",
             job.key, rec.id, rec.version, done.summary["ledger"], to_json(done.summary))
+    await ranks.forget(c, rec.id)  # last: the counters are shared (ranks.py)
     return done.result, rec
 
 
@@ -123,6 +124,7 @@ async def export(store: PgStore, c: asyncpg.Connection, job: Job
 
 async def delete(store: PgStore, c: asyncpg.Connection, job: Job) -> tuple[None, None]:
     rec = await locked(c, job.player)
+    await ranks.forget(c, rec.id)
     await c.execute("DELETE FROM events WHERE player = $1", rec.id)
     await c.execute("DELETE FROM players WHERE id = $1", rec.id)
     await event(store, c, rec.id, "delete", None, True,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncpg
 
 from engine.store.errors import StoreOpenError
-from engine.store.invariants import Report, applied, balances, scores
+from engine.store.invariants import Report, applied, balances, score_counts, scores
 from engine.store.postgres.connect import shown
+from engine.store.postgres.ranks import BUCKET_BITS
 from engine.store.postgres.schema import LATEST
 from engine.store.postgres.snapshot import snapshot
 
@@ -25,7 +26,7 @@ def check(url: str) -> Report:
         try:
             balances(db, r)
             applied(db, r)
-            scores(db, r)
+            score_counts(db, r, scores(db, r), BUCKET_BITS)
         except asyncpg.PostgresError as exc:
             raise StoreOpenError(f"DIANA_DB ({shown(url)}): the check failed: {exc}") from exc
         return r

@@ -13,6 +13,7 @@ from engine.store.batch import Stored
 from engine.store.errors import StoreCorrupt
 from engine.store.interface import RankEntry, Standing, Stats
 from engine.store.periods import board_for
+from engine.store.postgres import ranks
 from engine.store.records import Record, carried, ledger_entry, load_state
 
 Conn = asyncpg.Connection | asyncpg.Pool
@@ -126,28 +127,34 @@ async def top(conn: Conn, kind: str, n: int, when: float) -> list[RankEntry]:
 
 async def standing(conn: Conn, player: int, kind: str, around: int, when: float) -> Standing:
     board = board_for(kind, when)
-    total = await conn.fetchval("SELECT count(*) FROM scores WHERE board = $1", board)
+    total = await ranks.total(conn, board)
     me = await conn.fetchrow(f"{_ROWS} WHERE s.board = $1 AND s.player = $2", board, player)
     if me is None:
         return Standing(board, None, total=total)
     score, reached, pid = me[0], me[1], me[2]
-    # Players before this one: a higher score, or the same score reached earlier.
-    before = "(s.score > $2 OR (s.score = $2 AND (s.reached, s.player) < ($3, $4)))"
-    after = "(s.score < $2 OR (s.score = $2 AND (s.reached, s.player) > ($3, $4)))"
-    rank = 1 + await conn.fetchval(
-        f"SELECT count(*) FROM scores s WHERE s.board = $1 AND {before}",
-        board, score, reached, pid)
+    rank = await ranks.rank_of(conn, board, score, reached, pid)
     above: list = []
     below: list = []
     if around > 0:
+        # Nearest first: ties reached earlier, then strictly higher scores. Each query is
+        # one range of the scores_rank index (an OR of the two would scan the tie group).
+        args = (board, score, reached, pid, around)
         above = list(await conn.fetch(
-            f"{_ROWS} WHERE s.board = $1 AND {before}"
-            " ORDER BY s.score, s.reached DESC, s.player DESC LIMIT $5",
-            board, score, reached, pid, around))
+            f"{_ROWS} WHERE s.board = $1 AND s.score = $2 AND (s.reached, s.player) < ($3, $4)"
+            " ORDER BY s.reached DESC, s.player DESC LIMIT $5", *args))
+        if len(above) < around:
+            above += await conn.fetch(
+                f"{_ROWS} WHERE s.board = $1 AND s.score > $2"
+                " ORDER BY s.score, s.reached DESC, s.player DESC LIMIT $3",
+                board, score, around - len(above))
         below = list(await conn.fetch(
-            f"{_ROWS} WHERE s.board = $1 AND {after}"
-            " ORDER BY s.score DESC, s.reached, s.player LIMIT $5",
-            board, score, reached, pid, around))
+            f"{_ROWS} WHERE s.board = $1 AND s.score = $2 AND (s.reached, s.player) > ($3, $4)"
+            " ORDER BY s.reached, s.player LIMIT $5", *args))
+        if len(below) < around:
+            below += await conn.fetch(
+                f"{_ROWS} WHERE s.board = $1 AND s.score < $2"
+                " ORDER BY s.score DESC, s.reached, s.player LIMIT $3",
+                board, score, around - len(below))
     entry = _entries([me], rank, 1)[0]
     ups = tuple(_entries(above, rank - 1, -1))[::-1]
     downs = tuple(_entries(below, rank + 1, 1))

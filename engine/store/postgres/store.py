@@ -33,7 +33,7 @@ from engine.store.interface import RankEntry, Standing, Stats
 from engine.store.jobs import JobStore
 from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
-from engine.store.postgres import admin, reads
+from engine.store.postgres import admin, ranks, reads
 from engine.store.postgres.connect import connect, pool, shown
 from engine.store.postgres.schema import require_current
 
@@ -49,9 +49,6 @@ INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cau
                  " turn, day, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
 DELETE_ACHIEVEMENT = "DELETE FROM achievements WHERE player = $1 AND achievement = $2"
 INSERT_ACHIEVEMENT = "INSERT INTO achievements (player, achievement, time) VALUES ($1, $2, $3)"
-UPSERT_SCORE = ("INSERT INTO scores (board, player, score, reached) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (board, player) DO UPDATE SET score = scores.score"
-                " + excluded.score, reached = excluded.reached")
 INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7)")
 LEDGER_IDS = ("SELECT nextval(pg_get_serial_sequence('ledger', 'id'))"
@@ -219,12 +216,11 @@ class PgStore(JobStore):
             await w.executemany(DELETE_ACHIEVEMENT, batch.unachieved)
         if batch.achievements:
             await w.executemany(INSERT_ACHIEVEMENT, batch.achievements)
-        scores = batch.score_rows()
-        if scores:
-            await w.executemany(UPSERT_SCORE, [(board, pid, delta, ids[at - 1])
-                                               for board, pid, delta, at in scores])
         if batch.events:
             await w.executemany(admin.INSERT_EVENT, batch.events)
+        # Last: the leaderboards' counters are shared by every worker (see ranks.py).
+        await ranks.add(w, [(board, pid, delta, ids[at - 1])
+                            for board, pid, delta, at in batch.score_rows()])
         return results
 
     async def _alone(self, job: Job) -> None:

@@ -11,11 +11,12 @@ from typing import Any
 
 import asyncpg
 
-from engine.store.invariants import Report, Rows
+from engine.store.invariants import Report, Rows, score_counts
+from engine.store.postgres import ranks
 from engine.store.postgres.connect import connect, shown
 from engine.store.postgres.schema import LATEST, too_new, upgrade, version_of
 from engine.store.postgres.snapshot import Reader
-from engine.store.transfer.tables import Table
+from engine.store.transfer.tables import DERIVED, Table
 
 # Bookkeeping of the schema itself, not the store's data: each side has its own.
 BOOKKEEPING = frozenset(("schema_migrations",))
@@ -60,7 +61,7 @@ class PgSide:
                 " AND NOT a.attisdropped"
                 " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
                 " ORDER BY c.relname, a.attnum")):
-            if table not in BOOKKEEPING:
+            if table not in BOOKKEEPING and table not in DERIVED:
                 columns.setdefault(table, []).append(column)
         keys: dict[str, list[str]] = {}
         for table, column in self._run(self.conn.fetch(
@@ -124,7 +125,9 @@ class PgSide:
         self._run(self.conn.copy_records_to_table(table, records=rows, columns=list(columns)))
 
     def finish_inserts(self, tables: dict[str, Table]) -> None:
-        """Identity columns go on after the largest copied id (the copy gave every id)."""
+        """Identity columns go on after the largest copied id (the copy gave every id), and
+        the leaderboards' counts are made from the copied scores."""
+        self._run(ranks.rebuild(self.conn))
         for table, column in self._run(self.conn.fetch(
                 "SELECT table_name, column_name FROM information_schema.columns"
                 " WHERE table_schema = current_schema() AND is_identity = 'YES'")):
@@ -137,7 +140,7 @@ class PgSide:
         return Reader(self.runner, self.conn)
 
     def extra_checks(self, report: Report, actual: dict[tuple[str, int], list[int]]) -> None:
-        """None: the scores table is all the leaderboards have here."""
+        score_counts(self.reader(), report, actual, ranks.BUCKET_BITS)
 
     def commit(self) -> None:
         self._run(self._tx.commit())

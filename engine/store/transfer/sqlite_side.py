@@ -11,16 +11,13 @@ import sqlite3
 from collections.abc import Iterator
 
 from engine.store.errors import StoreOpenError
-from engine.store.invariants import Report, Rows
-from engine.store.sqlite.check import connect_readonly, score_counts
+from engine.store.invariants import Report, Rows, score_counts
+from engine.store.sqlite.check import connect_readonly
 from engine.store.sqlite.connect import check_file, foreign, open_error, prepare, schema_of
-from engine.store.sqlite.migrations import LATEST, check_version
+from engine.store.sqlite.migrations import BUCKET_BITS, LATEST, check_version
 from engine.store.sqlite.rows import BUSY_TIMEOUT_MS
-from engine.store.transfer.tables import Table
+from engine.store.transfer.tables import DERIVED, Table
 
-# Kept up to date by triggers on scores (sqlite/migrations.py): the target's triggers
-# rebuild them from the copied scores, and PostgreSQL has no such tables.
-DERIVED = frozenset(("score_count", "score_hist"))
 CHUNK = 5_000
 
 
@@ -126,7 +123,7 @@ class SqliteSide:
         return self.conn
 
     def extra_checks(self, report: Report, actual: dict[tuple[str, int], list[int]]) -> None:
-        score_counts(self.conn, report, actual)
+        score_counts(self.conn, report, actual, BUCKET_BITS)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")

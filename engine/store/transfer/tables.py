@@ -10,6 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+# The leaderboards' counts, derived from `scores`: never copied, rebuilt on the target
+# (SQLite's triggers count the copied scores; PostgreSQL's side recounts them).
+DERIVED = frozenset(("score_count", "score_hist"))
+
 
 @dataclass(frozen=True)
 class Table:

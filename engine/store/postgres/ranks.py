@@ -1,0 +1,111 @@
+"""The leaderboards' counts on PostgreSQL (score_count, score_hist: migration 0003), kept by
+the writers, and a player's rank read from them.
+
+Order on a board: score descending, then who reached it first (`reached`, the ledger id),
+then the player id. A player's rank is 1 + the players before them: those with a higher
+score (score_count summed over the higher scores: one row per distinct score) + tied
+players in earlier reached-buckets (score_hist rows of that score) + tied players in
+their own bucket (at most 2^BUCKET_BITS index entries of scores_rank).
+
+Every change to `scores` goes through here. The counter rows of popular scores are hot:
+each transaction changes them in one statement per table, in sorted order, as its last
+writes, so concurrent workers queue on them briefly (until COMMIT) and never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import asyncpg
+
+BUCKET_BITS = 12  # as SQLite's (sqlite/migrations.py) and 0003_score_counts.sql
+
+Conn = asyncpg.Connection | asyncpg.Pool
+# (board, score, reached, +1 | -1): a player arriving at or leaving a place on a board
+Change = tuple[str, int, int, int]
+
+
+async def add(c: asyncpg.Connection, rows: list[tuple[str, int, int, int]]) -> None:
+    """Add (board, player, delta, reached) to the players' scores, and count the moves.
+    One row per (board, player)."""
+    if not rows:
+        return
+    boards, players, deltas, reached = (list(x) for x in zip(*rows, strict=True))
+    # The players' saves are locked by the caller: nobody else changes these scores now.
+    old = await c.fetch(
+        "SELECT s.board, s.player, s.score, s.reached FROM scores s"
+        " JOIN unnest($1::text[], $2::bigint[]) AS k(board, player) USING (board, player)",
+        boards, players)
+    await c.execute(
+        "INSERT INTO scores (board, player, score, reached)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
+        " ON CONFLICT (board, player) DO UPDATE SET score = scores.score + excluded.score,"
+        " reached = excluded.reached", boards, players, deltas, reached)
+    before = {(b, p): (s, r) for b, p, s, r in old}
+    changes: list[Change] = []
+    for board, player, delta, at in rows:
+        was = before.get((board, player))
+        score = delta
+        if was is not None:
+            changes.append((board, was[0], was[1], -1))
+            score += was[0]
+        changes.append((board, score, at, 1))
+    await count(c, changes)
+
+
+async def forget(c: asyncpg.Connection, player: int) -> None:
+    """Take the player off every board (a reset, an erasure)."""
+    gone = await c.fetch("DELETE FROM scores WHERE player = $1 RETURNING board, score,"
+                         " reached", player)
+    await count(c, [(b, s, r, -1) for b, s, r in gone])
+
+
+async def count(c: asyncpg.Connection, changes: Iterable[Change]) -> None:
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    hist: dict[tuple[str, int, int], int] = defaultdict(int)
+    for board, score, reached, d in changes:
+        counts[(board, score)] += d
+        hist[(board, score, reached >> BUCKET_BITS)] += d
+    rows = sorted((k, n) for k, n in counts.items() if n)
+    if rows:
+        await c.execute(
+            "INSERT INTO score_count (board, score, n)"
+            " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])"
+            " ON CONFLICT (board, score) DO UPDATE SET n = score_count.n + excluded.n",
+            [k[0] for k, _ in rows], [k[1] for k, _ in rows], [n for _, n in rows])
+    cells = sorted((k, n) for k, n in hist.items() if n)
+    if cells:
+        await c.execute(
+            "INSERT INTO score_hist (board, score, bucket, n)"
+            " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
+            " ON CONFLICT (board, score, bucket) DO UPDATE SET n = score_hist.n + excluded.n",
+            [k[0] for k, _ in cells], [k[1] for k, _ in cells], [k[2] for k, _ in cells],
+            [n for _, n in cells])
+
+
+async def rebuild(c: asyncpg.Connection) -> None:
+    """The counts from the scores table (after a bulk load such as `diana db copy`)."""
+    await c.execute("DELETE FROM score_count")
+    await c.execute("DELETE FROM score_hist")
+    await c.execute("INSERT INTO score_count SELECT board, score, count(*) FROM scores"
+                    " GROUP BY board, score")
+    await c.execute(f"INSERT INTO score_hist SELECT board, score, reached >> {BUCKET_BITS},"
+                    f" count(*) FROM scores GROUP BY board, score, reached >> {BUCKET_BITS}")
+
+
+async def total(conn: Conn, board: str) -> int:
+    return int(await conn.fetchval(
+        "SELECT coalesce(sum(n), 0) FROM score_count WHERE board = $1", board))
+
+
+async def rank_of(conn: Conn, board: str, score: int, reached: int, player: int) -> int:
+    """One round trip: the three parts of the count in one statement."""
+    bucket = reached >> BUCKET_BITS
+    return 1 + int(await conn.fetchval(
+        "SELECT (SELECT coalesce(sum(n), 0) FROM score_count WHERE board = $1 AND score > $2)"
+        " + (SELECT coalesce(sum(n), 0) FROM score_hist WHERE board = $1 AND score = $2"
+        "    AND bucket < $3)"
+        " + (SELECT count(*) FROM scores WHERE board = $1 AND score = $2 AND reached >= $6"
+        "    AND (reached, player) < ($4, $5))",
+        board, score, bucket, reached, player, bucket << BUCKET_BITS))

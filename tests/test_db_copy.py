@@ -144,3 +144,17 @@ def test_refused_copies_write_nothing(source, tmp_path):
     gone = copy(source, "postgresql://postgres@127.0.0.1:1/nowhere")
     assert gone.exit_code == 2 and "DIANA_DB" in gone.output
 
+
+
+def test_unlogged_tables_stay_behind(source, tmp_path):
+    """An UNLOGGED table holds what any crash may lose (e.g. rate counters): not copied,
+    and no reason to refuse a copy."""
+    with pgkit.scratch_database() as url:
+        pgkit.rows(url, "CREATE UNLOGGED TABLE counters (k text PRIMARY KEY, n integer)")
+        pgkit.rows(url, "INSERT INTO counters VALUES ('a', 1)")
+        assert copy(source, url).exit_code == 0
+        back = copy(url, tmp_path / "back.db")
+        assert back.exit_code == 0, back.output
+    with sqlite3.connect(tmp_path / "back.db") as conn:
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'counters'"
+                                ).fetchall()

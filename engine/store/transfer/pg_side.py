@@ -18,7 +18,9 @@ from engine.store.postgres.schema import LATEST, too_new, upgrade, version_of
 from engine.store.postgres.snapshot import Reader
 from engine.store.transfer.tables import DERIVED, Table
 
-# Bookkeeping of the schema itself, not the store's data: each side has its own.
+# Bookkeeping of the schema itself, not the store's data: each side has its own. UNLOGGED
+# tables are not read either: what they hold may vanish in any crash (counters of the
+# moment, not the store's record), and SQLite has no twin of them.
 BOOKKEEPING = frozenset(("schema_migrations",))
 CHUNK = 5_000
 COPY_LOCK = 0x6469616E61 + 1  # next to schema.LOCK ("diana")
@@ -60,7 +62,7 @@ class PgSide:
                 " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
                 " AND NOT a.attisdropped"
                 " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-                " ORDER BY c.relname, a.attnum")):
+                " AND c.relpersistence = 'p' ORDER BY c.relname, a.attnum")):
             if table not in BOOKKEEPING and table not in DERIVED:
                 columns.setdefault(table, []).append(column)
         keys: dict[str, list[str]] = {}

@@ -94,18 +94,26 @@ async def rebuild(c: asyncpg.Connection) -> None:
                     f" count(*) FROM scores GROUP BY board, score, reached >> {BUCKET_BITS}")
 
 
-async def total(conn: Conn, board: str) -> int:
-    return int(await conn.fetchval(
-        "SELECT coalesce(sum(n), 0) FROM score_count WHERE board = $1", board))
-
-
-async def rank_of(conn: Conn, board: str, score: int, reached: int, player: int) -> int:
-    """One round trip: the three parts of the count in one statement."""
-    bucket = reached >> BUCKET_BITS
-    return 1 + int(await conn.fetchval(
-        "SELECT (SELECT coalesce(sum(n), 0) FROM score_count WHERE board = $1 AND score > $2)"
-        " + (SELECT coalesce(sum(n), 0) FROM score_hist WHERE board = $1 AND score = $2"
-        "    AND bucket < $3)"
-        " + (SELECT count(*) FROM scores WHERE board = $1 AND score = $2 AND reached >= $6"
-        "    AND (reached, player) < ($4, $5))",
-        board, score, bucket, reached, player, bucket << BUCKET_BITS))
+async def place(conn: Conn, board: str, player: int
+                ) -> tuple[int, tuple[int, int, int, str, str] | None, int]:
+    """(players on the board, the player's row as reads._ROWS gives it or None, their
+    rank), in one round trip: 1 + players with a higher score (score_count) + tied players
+    in earlier buckets (score_hist) + tied players before them in their own bucket."""
+    row = await conn.fetchrow(
+        "WITH me AS (SELECT s.score, s.reached, s.player, p.external_id, p.name"
+        "   FROM scores s JOIN players p ON p.id = s.player"
+        "   WHERE s.board = $1 AND s.player = $2)"
+        " SELECT (SELECT coalesce(sum(n), 0) FROM score_count WHERE board = $1),"
+        " me.score, me.reached, me.player, me.external_id, me.name,"
+        " (SELECT coalesce(sum(n), 0) FROM score_count c WHERE c.board = $1"
+        "   AND c.score > me.score)"
+        " + (SELECT coalesce(sum(n), 0) FROM score_hist h WHERE h.board = $1"
+        f"   AND h.score = me.score AND h.bucket < me.reached >> {BUCKET_BITS})"
+        " + (SELECT count(*) FROM scores s WHERE s.board = $1 AND s.score = me.score"
+        f"   AND s.reached >= (me.reached >> {BUCKET_BITS}) << {BUCKET_BITS}"
+        "   AND (s.reached, s.player) < (me.reached, me.player))"
+        " FROM (SELECT 1) one LEFT JOIN me ON true", board, player)
+    total = int(row[0])
+    if row[1] is None:
+        return total, None, 0
+    return total, tuple(row[1:6]), 1 + int(row[6])

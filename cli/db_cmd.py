@@ -110,7 +110,7 @@ def copy(
     on a finished copy changes nothing; a DST holding other data is refused."""
     report = _Progress(quiet)
     try:
-        outcome = copy_database(src, dst, progress=report)
+        outcome = copy_database(src, dst, progress=report, note=report.note)
     except CopyRefused as exc:
         raise _fail(str(exc), 1) from None
     except StoreError as exc:
@@ -148,6 +148,10 @@ class _Progress:
         self.last = now
         rate = done / (now - self.began) if now > self.began else 0.0
         typer.echo(f"  {table}: {done:,} / {total:,} rows ({rate:,.0f} rows/s)", err=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            typer.echo(f"  {text}…", err=True)
 
 
 # ---- admin operations ------------------------------------------------------------------

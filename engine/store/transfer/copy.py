@@ -30,7 +30,8 @@ from engine.store.transfer.sqlite_side import SqliteSide
 from engine.store.transfer.tables import Digest, Table, insert_order
 
 Side = SqliteSide | PgSide
-# table, rows copied so far, rows it has in all: called after every chunk
+# table, rows copied so far, rows it has in all: called after every chunk (`note` says
+# what a long step without rows is doing)
 Progress = Callable[[str, int, int], None]
 
 
@@ -47,7 +48,8 @@ class Outcome:
     report: Report = field(default_factory=Report)  # the checks run on the target
 
 
-def copy_database(src: str, dst: str, *, progress: Progress | None = None) -> Outcome:
+def copy_database(src: str, dst: str, *, progress: Progress | None = None,
+                  note: Callable[[str], None] | None = None) -> Outcome:
     """Copy `src` into `dst` (a file path or a postgresql:// URL each). CopyRefused when
     the copy cannot or must not be made; StoreOpenError (and subclasses) when a database
     cannot be opened. Call it where no event loop runs."""
@@ -63,7 +65,8 @@ def copy_database(src: str, dst: str, *, progress: Progress | None = None) -> Ou
             raise
         committed = False
         try:
-            outcome = _copy(source, target, progress or (lambda _t, _n, _all: None))
+            outcome = _copy(source, target, progress or (lambda _t, _n, _all: None),
+                            note or (lambda _text: None))
             committed = True
         finally:
             source.rollback()
@@ -98,13 +101,14 @@ def _arg(side: Side) -> str:
     return side.shown if isinstance(side, PgSide) else side.path
 
 
-def _copy(source: Side, target: Side, progress: Progress) -> Outcome:
+def _copy(source: Side, target: Side, progress: Progress,
+          note: Callable[[str], None]) -> Outcome:
     version = source.version()
     if version < source.latest:
         raise _upgrade_hint(source, version)
     target.begin_write()
     try:
-        outcome = _copy_in(source, target, progress)
+        outcome = _copy_in(source, target, progress, note)
         if outcome.copied:
             target.commit()
         else:
@@ -115,7 +119,8 @@ def _copy(source: Side, target: Side, progress: Progress) -> Outcome:
         raise
 
 
-def _copy_in(source: Side, target: Side, progress: Progress) -> Outcome:
+def _copy_in(source: Side, target: Side, progress: Progress,
+             note: Callable[[str], None]) -> Outcome:
     created = False
     version = target.version()
     if version == 0 and isinstance(target, PgSide):
@@ -130,6 +135,7 @@ def _copy_in(source: Side, target: Side, progress: Progress) -> Outcome:
     have = {t: source.count(t) for t in order}
     there = {t: target.count(t) for t in order}
     if any(there.values()):
+        note("the target holds rows already: comparing them with the source's")
         _already_copied(source, target, tables, json, have, there)
         return Outcome(False, have, 0.0)
     for name in order:
@@ -140,6 +146,8 @@ def _copy_in(source: Side, target: Side, progress: Progress) -> Outcome:
             done += len(rows)
             progress(name, done, have[name])
     target.finish_inserts(tables)
+    note("checking the copy before it commits (row counts, balances, applied actions,"
+         " leaderboards)")
     report = _verify(target, have)
     return Outcome(True, have, 0.0, created, report)
 

@@ -108,9 +108,6 @@ class SqliteSide:
     def begin_write(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def create_schema(self) -> None:
-        raise StoreOpenError(f"{self.where}: no schema to copy into")  # created at open
-
     def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f'INSERT INTO "{table}" ({_names(columns)}) VALUES ({marks})',

@@ -116,8 +116,8 @@ def copy(
     except StoreError as exc:
         raise _fail(str(exc), 2) from None
     rows = sum(outcome.rows.values())
-    counts = ", ".join(f"{n:,} {t}" for t, n in outcome.rows.items()
-                       if t in ("players", "ledger", "applied_actions", "events"))
+    counts = ", ".join(f"{outcome.rows[t]:,} {t.replace('_', ' ')}" for t in
+                       ("players", "ledger", "applied_actions", "events") if t in outcome.rows)
     if not outcome.copied:
         typer.echo(f"✓ {shown(dst)} already holds this copy of {shown(src)} ({counts}):"
                    " nothing to do")

@@ -39,7 +39,8 @@ def build(path: Path, players: int) -> float:
     t0 = time.perf_counter()
     game = sample_game()
     rnd = random.Random(1)
-    with SyncStore.open(path, game, durability="normal") as store:
+    template = path.with_name("template.db")
+    with SyncStore.open(template, game, durability="normal") as store:
         for p in range(TEMPLATE):
             name = f"p{p}"
             store.register(name)
@@ -49,31 +50,34 @@ def build(path: Path, players: int) -> float:
                 state = result.outcome.state if result.outcome else store.state(name)
             if p % 10 == 0:
                 store.grant(name, 5, "bench", key=f"g{p}")
+    with SyncStore.open(path, game):
+        pass  # an empty store: the schema
     with sqlite3.connect(path, isolation_level=None) as conn:
-        (pmax,), = conn.execute("SELECT max(id) FROM players")
-        (lmax,), = conn.execute("SELECT max(id) FROM ledger")
-        (emax,), = conn.execute("SELECT max(id) FROM events")
+        conn.execute("ATTACH ? AS t", (str(template),))
+        (pmax,), = conn.execute("SELECT max(id) FROM t.players")
+        (lmax,), = conn.execute("SELECT max(id) FROM t.ledger")
+        (emax,), = conn.execute("SELECT max(id) FROM t.events")
         conn.execute("BEGIN")
-        for k in range(1, players // TEMPLATE):
+        for k in range(players // TEMPLATE):
             p, lo, e, tag = k * pmax, k * lmax, k * emax, f"#{k}"
             conn.execute("INSERT INTO players SELECT id + ?, external_id || ?, name, role,"
-                         " locale, created FROM players WHERE id <= ?", (p, tag, pmax))
+                         " locale, created FROM t.players", (p, tag))
             conn.execute("INSERT INTO saves SELECT player + ?, state, content_version,"
                          " fragment, version, points, ledger_seq, ledger_from, updated,"
-                         " carry_to, carry FROM saves WHERE player <= ?", (p, pmax))
+                         " carry_to, carry FROM t.saves", (p,))
             conn.execute("INSERT INTO ledger SELECT id + ?, player + ?, seq, amount, kind,"
-                         " reason, cause, key || ?, time, turn, day, extra FROM ledger"
-                         " WHERE id <= ?", (lo, p, tag, lmax))
+                         " reason, cause, key || ?, time, turn, day, extra FROM t.ledger",
+                         (lo, p, tag))
             conn.execute("INSERT INTO achievements SELECT player + ?, achievement, time"
-                         " FROM achievements WHERE player <= ?", (p, pmax))
+                         " FROM t.achievements", (p,))
             conn.execute("INSERT INTO events SELECT id + ?, time, player + ?, op, key || ?,"
-                         " ok, detail FROM events WHERE id <= ?", (e, p, tag, emax))
+                         " ok, detail FROM t.events", (e, p, tag))
             conn.execute("INSERT INTO applied_actions SELECT key || ?, player + ?, op, ok,"
-                         " version, ledger, result FROM applied_actions WHERE player <= ?",
-                         (tag, p, pmax))
+                         " version, ledger, result FROM t.applied_actions", (tag, p))
             conn.execute("INSERT INTO scores SELECT board, player + ?, score, reached + ?"
-                         " FROM scores WHERE player <= ?", (p, lo, pmax))
+                         " FROM t.scores", (p, lo))
         conn.execute("COMMIT")
+        conn.execute("DETACH t")
     return time.perf_counter() - t0
 
 

@@ -189,3 +189,43 @@ def test_postgres_rank_matches_a_full_sort_across_buckets():
 async def _create(db):
     store = await opened(db, Clock())
     await store.close()
+
+
+def test_postgres_upgrade_counts_the_scores_already_there():
+    """Migration 0003 on a database with scores: its counts are what ranks.py keeps."""
+    from engine.store.postgres.schema import migrations
+
+    with pgkit.scratch_database(migrated=False) as url:
+
+        async def at_version_1() -> None:
+            conn = await asyncpg.connect(url)
+            try:
+                (_, name, sql), *_ = migrations()
+                await conn.execute(sql)
+                await conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY"
+                                   " KEY, name text NOT NULL, applied timestamptz NOT NULL"
+                                   " DEFAULT now())")
+                await conn.execute("INSERT INTO schema_migrations VALUES (1, $1)", name)
+                await conn.execute("INSERT INTO players SELECT i, 'p' || i, '', 'free', 'en',"
+                                   " 0 FROM generate_series(1, 500) i")
+                await conn.execute("INSERT INTO scores SELECT 'all', i, i % 7,"
+                                   " i * 977 FROM generate_series(1, 500) i")
+            finally:
+                await conn.close()
+
+        run(at_version_1())
+        assert runner_upgrade(url) == 0
+        rows = pgkit.rows(url, "SELECT board, player, score, reached FROM scores")
+        with snapshot(url) as (_, reader):
+            report = Report()
+            score_counts(reader, report, {(b, p): [s, r] for b, p, s, r in rows},
+                         ranks.BUCKET_BITS)
+            assert report.ok, report.problems
+
+
+def runner_upgrade(url: str) -> int:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    return CliRunner().invoke(app, ["db", "upgrade", "--db", url]).exit_code

@@ -19,7 +19,10 @@ from collections.abc import Iterable
 
 import asyncpg
 
-BUCKET_BITS = 12  # as SQLite's (sqlite/migrations.py) and 0003_score_counts.sql
+# As 0003_score_counts.sql. SQLite's is 12; here 14 made a rank over 1,000,000 players
+# about 3x faster (p50 0.8 ms instead of 2.3 ms): fewer histogram rows to sum, and the
+# longer count within a bucket stays an index-only range (bench/store_board_pg.py).
+BUCKET_BITS = 14
 
 Conn = asyncpg.Connection | asyncpg.Pool
 # (board, score, reached, +1 | -1): a player arriving at or leaving a place on a board

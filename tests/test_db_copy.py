@@ -158,3 +158,16 @@ def test_unlogged_tables_stay_behind(source, tmp_path):
     with sqlite3.connect(tmp_path / "back.db") as conn:
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'counters'"
                                 ).fetchall()
+
+
+def test_booleans_cross_between_backends(source, tmp_path):
+    """A flag is 0/1 in SQLite and a boolean in PostgreSQL (as a later table may have)."""
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE flags (id INTEGER PRIMARY KEY, done INTEGER NOT NULL)")
+        conn.executemany("INSERT INTO flags VALUES (?, ?)", [(1, 0), (2, 1)])
+    with pgkit.scratch_database() as url:
+        pgkit.rows(url, "CREATE TABLE flags (id bigint PRIMARY KEY, done boolean NOT NULL)")
+        assert copy(source, url).exit_code == 0
+        assert pgkit.rows(url, "SELECT id, done FROM flags ORDER BY id") == [(1, False),
+                                                                              (2, True)]
+        assert "nothing to do" in copy(source, url).output

@@ -39,6 +39,7 @@ class PgSide:
         self.created = False
         self._tx: Any = None
         self._json: set[tuple[str, str]] | None = None
+        self._bools: set[tuple[str, str]] | None = None
 
     @classmethod
     def open(cls, url: str, runner: asyncio.Runner) -> PgSide:
@@ -124,6 +125,14 @@ class PgSide:
         self.created = True
 
     def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if self._bools is None:
+            self._bools = {(t, c) for t, c in self._run(self.conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND data_type = 'boolean'"))}
+        flags = [i for i, c in enumerate(columns) if (table, c) in self._bools]
+        if flags:  # SQLite keeps a boolean as 0 or 1; COPY takes only true or false
+            rows = [tuple(bool(v) if i in flags and v is not None else v
+                          for i, v in enumerate(row)) for row in rows]
         self._run(self.conn.copy_records_to_table(table, records=rows, columns=list(columns)))
 
     def finish_inserts(self, tables: dict[str, Table]) -> None:

@@ -66,6 +66,10 @@ def _write(out: Path, texts: dict[str, str], force: bool) -> None:
         raise
 
 
+def _n(count: int, what: str) -> str:
+    return f"{count:,} {what}{'' if count == 1 else 's'}"
+
+
 def run(files: list[Path], out: Path, force: bool) -> int:
     try:
         texts, conv = import_twee(_read(files))
@@ -86,12 +90,13 @@ def run(files: list[Path], out: Path, force: bool) -> int:
     found = lint(load(out))
     errors = sum(1 for d in found if d.severity is Severity.ERROR)
     warnings = sum(1 for d in found if d.severity is Severity.WARNING)
-    typer.echo(f"Wrote {out}: {conv.fragments} fragments ({len(conv.endings)} endings),"
-               f" {conv.choices} choices, {len(conv.declarations.get('stats', {}))} stats,"
-               f" {len(conv.declarations.get('flags', {}))} flags"
-               f" ({'Harlowe' if conv.harlowe else 'SugarCube'}); this report is in"
-               f" {out / REPORT}.")
-    typer.echo(f"`diana lint {out}`: {errors} errors, {warnings} warnings.")
+    counts = ", ".join(_n(n, what) for n, what in (
+        (conv.fragments, "fragment"), (len(conv.endings), "ending"), (conv.choices, "choice"),
+        (len(conv.declarations.get("stats", {})), "stat"),
+        (len(conv.declarations.get("flags", {})), "flag")))
+    typer.echo(f"Wrote {out} from {'Harlowe' if conv.harlowe else 'SugarCube'}: {counts};"
+               f" this report is in {out / REPORT}.")
+    typer.echo(f"`diana lint {out}`: {_n(errors, 'error')}, {_n(warnings, 'warning')}.")
     return 0
 
 

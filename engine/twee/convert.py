@@ -39,6 +39,7 @@ SPECIAL_TAGS = ("script", "stylesheet", "widget", "header", "footer", "debug-hea
 _HARLOWE_HINT = re.compile(r"\((?:set|if|link-goto|goto|print|put|else):")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MARK = re.compile(r"\x00(\d+)\x01")
+_CODE = "\x02"
 _LINK_ONLY_LINE = re.compile(r"^[\s|*•·\-–—>]*$")
 
 
@@ -112,6 +113,9 @@ class _Page:
     on_enter: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, conds: tuple[str, ...], text: str) -> None:
+        if text == _CODE and self.parts:  # a mark on the line, under whatever condition
+            self.parts[-1][1].append(text)
+            return
         if not self.parts or self.parts[-1][0] != conds:
             self.parts.append((conds, []))
         self.parts[-1][1].append(text)
@@ -160,6 +164,8 @@ class _Converter:
                 if used >= 0:
                     i += used
                     continue
+            if not quiet and not isinstance(n, Text | Print | LinkNode):
+                page.write(conds, _CODE)  # a line of only such nodes is no line of prose
             if isinstance(n, Text):
                 if not quiet:
                     page.write(conds, _escape(n.text))
@@ -171,7 +177,7 @@ class _Converter:
                         when = self._when(page, conds)
                         page.on_enter.append({**e, "if": when} if when else e)
                 except Unsupported as exc:
-                    self.report(p, n.line, n.construct, exc.key, exc.detail or n.expr)
+                    self.report(p, n.line, n.construct, exc.key, n.expr)
             elif isinstance(n, LinkNode):
                 self._link(page, n, conds, quiet)
             elif isinstance(n, Goto):
@@ -320,7 +326,7 @@ class _Converter:
             try:
                 effects += self.vars.effects(n.setter)
             except Unsupported as exc:
-                self.report(p, n.line, "[[link][setter]]", exc.key, exc.detail or n.setter)
+                self.report(p, n.line, "[[link][setter]]", exc.key, n.setter)
         target = self._link_body(page, n, n.body, (), effects, target)
         self._choice(page, n, n.label, target, effects, conds, quiet)
 
@@ -337,7 +343,7 @@ class _Converter:
                         when = self._when(page, inner)
                         effects.append({**e, "if": when} if when else e)
                 except Unsupported as exc:
-                    self.report(p, n.line, n.construct, exc.key, exc.detail or n.expr)
+                    self.report(p, n.line, n.construct, exc.key, n.expr)
             elif isinstance(n, Goto) and n.target is not None and not inner:
                 target = n.target
             elif isinstance(n, If) and not any(isinstance(m, Goto | LinkNode | Text) and (
@@ -433,7 +439,7 @@ class _Converter:
                         else:
                             stats[ident] = value
                 except Unsupported as exc:
-                    self.report(p, n.line, n.construct, exc.key, exc.detail or n.expr)
+                    self.report(p, n.line, n.construct, exc.key, n.expr)
         return stats, flags
 
     def run(self) -> Conversion:
@@ -499,11 +505,14 @@ class _Converter:
 
 def _paragraph(text: str, labels: list[str]) -> str:
     """The prose of a paragraph: a link alone on its line is the choice only, a link in a
-    sentence keeps its words; blank-line runs and edge whitespace go."""
+    sentence keeps its words; a line that only held macros goes, as do blank-line runs and
+    edge whitespace."""
     lines = []
     for line in text.split("\n"):
-        if _MARK.search(line) and _LINK_ONLY_LINE.match(_MARK.sub("", line)):
+        if (_MARK.search(line) or _CODE in line) and _LINK_ONLY_LINE.match(
+                _MARK.sub("", line).replace(_CODE, "")):
             continue
+        line = line.replace(_CODE, "")
         lines.append(_MARK.sub(lambda m: _escape(labels[int(m.group(1))]), line).rstrip())
     out = "\n".join(lines).strip("\n")
     out = re.sub(r"\n{3,}", "\n\n", out)

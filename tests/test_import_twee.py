@@ -73,7 +73,7 @@ def _fixture(name: str) -> tuple[dict[str, str], object]:
 
 
 def test_sugarcube_mapping() -> None:
-    files, conv = _fixture("sugarcube")
+    files, _ = _fixture("sugarcube")
     story = ykit.read(files["story/sugarcube.yaml"])["fragments"]
     rules = ykit.read(files["rules.yaml"])
     assert ykit.read(files["game.yaml"])["start"] == "front_door"  # StoryData's start

@@ -37,7 +37,8 @@ SPECIAL_NAMES = (
 SPECIAL_TAGS = ("script", "stylesheet", "widget", "header", "footer", "debug-header",
                 "debug-footer", "debug-startup", "Twine.private")
 _HARLOWE_HINT = re.compile(r"\((?:set|if|link-goto|goto|print|put|else):")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What YAML cannot hold (outside its printable set) or reads as a line break (NEL).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _MARK = re.compile(r"\x00(\d+)\x01")
 _CODE = "\x02"
 _LINK_ONLY_LINE = re.compile(r"^[\s|*•·\-–—>]*$")
@@ -407,7 +408,7 @@ class _Converter:
             node["text"] = paragraphs
         if page.on_enter:
             node["on_enter"] = page.on_enter
-        tags = [t for t in p.tags if t not in ENDING_TAGS]
+        tags = [_CONTROL.sub("", t) for t in p.tags if t not in ENDING_TAGS]
         if page.choices:
             node["choices"] = page.choices
         else:
@@ -437,7 +438,7 @@ class _Converter:
                         if self.vars.kind(var) == "boolean":
                             flags[ident] = bool(value)
                         else:
-                            stats[ident] = value
+                            stats[ident] = number(value)
                 except Unsupported as exc:
                     self.report(p, n.line, n.construct, exc.key, n.expr)
         return stats, flags

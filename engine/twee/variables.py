@@ -16,7 +16,12 @@ from engine.twee.support import VALUE_KINDS
 Req = dict[str, Any]
 
 
+LIMIT = 10 ** 12  # the format's bound on every number
+
+
 def number(value: float) -> int | float:
+    if abs(value) > LIMIT:
+        raise Unsupported("expression", f"{value:g} is beyond the format's ±10^12")
     return int(value) if float(value).is_integer() else value
 
 

@@ -23,6 +23,7 @@ from engine.twee.markup import (
     parse_body,
 )
 from engine.twee.parse import Note, Passage, Story
+from engine.twee.prose import CODE, CONTROL, MARK, escape, paragraph
 from engine.twee.support import NOT_YET, reason
 from engine.twee.variables import Req, Variables, number
 
@@ -37,11 +38,6 @@ SPECIAL_NAMES = (
 SPECIAL_TAGS = ("script", "stylesheet", "widget", "header", "footer", "debug-header",
                 "debug-footer", "debug-startup", "Twine.private")
 _HARLOWE_HINT = re.compile(r"\((?:set|if|link-goto|goto|print|put|else):")
-# What YAML cannot hold (outside its printable set) or reads as a line break (NEL).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
-_MARK = re.compile(r"\x00(\d+)\x01")
-_CODE = "\x02"
-_LINK_ONLY_LINE = re.compile(r"^[\s|*•·\-–—>]*$")
 
 
 @dataclass(frozen=True)
@@ -94,12 +90,6 @@ def _kind_of(p: Passage) -> str:
     return "story"
 
 
-def _escape(text: str) -> str:
-    text = _CONTROL.sub("", text)
-    text = re.sub(r"<br\s*/?>", "\n", text, flags=re.I)
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 @dataclass
 class _Page:
     """What one passage becomes while it is walked."""
@@ -114,7 +104,7 @@ class _Page:
     on_enter: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, conds: tuple[str, ...], text: str) -> None:
-        if text == _CODE and self.parts:  # a mark on the line, under whatever condition
+        if text == CODE and self.parts:  # a mark on the line, under whatever condition
             self.parts[-1][1].append(text)
             return
         if not self.parts or self.parts[-1][0] != conds:
@@ -166,10 +156,10 @@ class _Converter:
                     i += used
                     continue
             if not quiet and not isinstance(n, Text | Print | LinkNode):
-                page.write(conds, _CODE)  # a line of only such nodes is no line of prose
+                page.write(conds, CODE)  # a line of only such nodes is no line of prose
             if isinstance(n, Text):
                 if not quiet:
-                    page.write(conds, _escape(n.text))
+                    page.write(conds, escape(n.text))
             elif isinstance(n, Print):
                 self._print(page, n, conds, quiet)
             elif isinstance(n, Set):
@@ -203,7 +193,7 @@ class _Converter:
         except Unsupported as exc:
             self.report(page.passage, n.line, n.construct, exc.key, exc.detail)
             if not quiet:
-                page.write(conds, _escape(var))
+                page.write(conds, escape(var))
             return
         if not quiet:
             page.write(conds, f"{{stat.{ident}}}")
@@ -223,7 +213,7 @@ class _Converter:
         out = []
         for n in nodes:
             if isinstance(n, Text):
-                out.append(_escape(n.text))
+                out.append(escape(n.text))
             elif isinstance(n, Print):
                 scratch = _Page(page.passage, page.fid)
                 self._print(scratch, n, (), False)
@@ -240,7 +230,7 @@ class _Converter:
         last = page.parts[-1] if page.parts and page.parts[-1][0] == conds else None
         before = "".join(last[1]) if last else ""
         prefix = before.rpartition("\n")[2]
-        if _MARK.search(prefix):
+        if MARK.search(prefix):
             return -1
         branch_text = []
         for _, body in n.branches:
@@ -371,9 +361,9 @@ class _Converter:
             if goto is None:
                 self.report(p, n.line, n.construct, "missing passage", target)
                 return
-        label = _CONTROL.sub("", label).strip() or target or "Continue"
+        label = CONTROL.sub("", label).strip() or target or "Continue"
         choice: dict[str, Any] = {"id": make_id(label, page.choice_ids, "choice"),
-                                  "text": _escape(label)}
+                                  "text": escape(label)}
         if goto is not None:
             choice["goto"] = goto
         when = self._when(page, conds)
@@ -392,23 +382,23 @@ class _Converter:
     def fragment(self, p: Passage) -> dict[str, Any]:
         page = _Page(p, self.fragment_of[p.name])
         self.walk(page, self.trees[p.name], ())
-        node: dict[str, Any] = {"title": _escape(p.name)}
+        node: dict[str, Any] = {"title": escape(p.name)}
         paragraphs = []
         for conds, chunks in page.parts:
-            text = _paragraph("".join(chunks), page.labels)
+            text = paragraph("".join(chunks), page.labels)
             if not text:
                 continue
             when = self._when(page, conds)
             paragraphs.append({"if": when, "text": text} if when else text)
         if not paragraphs:
-            node["text"] = _escape(p.name)
+            node["text"] = escape(p.name)
         elif len(paragraphs) == 1 and isinstance(paragraphs[0], str):
             node["text"] = paragraphs[0]
         else:
             node["text"] = paragraphs
         if page.on_enter:
             node["on_enter"] = page.on_enter
-        tags = [_CONTROL.sub("", t) for t in p.tags if t not in ENDING_TAGS]
+        tags = [CONTROL.sub("", t) for t in p.tags if t not in ENDING_TAGS]
         if page.choices:
             node["choices"] = page.choices
         else:
@@ -469,7 +459,7 @@ class _Converter:
                 self.fragment_of[p.name]] = frag
         manifest = {
             "format": 1, "version": "1.0.0",
-            "title": _escape(story.title or "Imported story"),
+            "title": escape(story.title or "Imported story"),
             "start": start,
             "currency": {"id": "points", "name": "Points"},
         }
@@ -502,22 +492,6 @@ class _Converter:
         if "Start" in self.fragment_of:
             return self.fragment_of["Start"]
         return self.fragment_of[stories[0].name]
-
-
-def _paragraph(text: str, labels: list[str]) -> str:
-    """The prose of a paragraph: a link alone on its line is the choice only, a link in a
-    sentence keeps its words; a line that only held macros goes, as do blank-line runs and
-    edge whitespace."""
-    lines = []
-    for line in text.split("\n"):
-        if (_MARK.search(line) or _CODE in line) and _LINK_ONLY_LINE.match(
-                _MARK.sub("", line).replace(_CODE, "")):
-            continue
-        line = line.replace(_CODE, "")
-        lines.append(_MARK.sub(lambda m: _escape(labels[int(m.group(1))]), line).rstrip())
-    out = "\n".join(lines).strip("\n")
-    out = re.sub(r"\n{3,}", "\n\n", out)
-    return out.strip()
 
 
 def convert(story: Story) -> Conversion:

@@ -90,19 +90,13 @@ def items_never_given(content: Content, result: LoadResult) -> Iterator[Diagnost
 _WRITES = {"give": "item", "take": "item", "stat": "stat"}
 
 
-def _reads(content: Content) -> tuple[set[tuple[str, str]], set[str]]:
-    """(kind, id) of every stat and item something reads, and the kinds a rule reads every
-    change of (`when: {event: stat}` with no `stat:` filter)."""
+def _reads(content: Content, unread: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:
+    """Which of `unread` ((kind, id) of stats and items) something reads, and the kinds a
+    rule reads every change of (`when: {event: stat}` with no `stat:` filter)."""
     read: set[tuple[str, str]] = set()
     for _, r in requirements(content):
         if isinstance(r, Compare) and r.subject in ("stat", "item") and r.ref is not None:
             read.add((r.subject, r.ref))
-    for _, text in texts(content):
-        for template in text.values():
-            for name in variables(template):
-                kind, _, ident = name.partition(".")
-                if kind in ("stat", "item") and ident:
-                    read.add((kind, ident))
     every: set[str] = set()
     for rule in content.rules:
         if rule.event in ("stat", "item"):
@@ -111,6 +105,18 @@ def _reads(content: Content) -> tuple[set[tuple[str, str]], set[str]]:
                 read.add((rule.event, ref))
             else:
                 every.add(rule.event)
+    left = {(k, i) for k, i in unread if (k, i) not in read and k not in every}
+    if left:  # only then look through every text, the costly part on a long story
+        for _, text in texts(content):
+            for _, template in text.by_locale:
+                if "{stat." not in template and "{item." not in template:
+                    continue
+                for name in variables(template):
+                    kind, _, ident = name.partition(".")
+                    read.add((kind, ident))
+                    left.discard((kind, ident))
+            if not left:
+                break
     return read, every
 
 
@@ -125,7 +131,7 @@ def never_read(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
             written.setdefault((kind, e.target), e.target_loc)
     if not written:
         return
-    read, every = _reads(content)
+    read, every = _reads(content, set(written))
     for (kind, ident), loc in sorted(written.items(), key=lambda kv: (kv[1], kv[0])):
         declared = content.stats if kind == "stat" else content.items
         if ident in declared and (kind, ident) not in read and kind not in every:

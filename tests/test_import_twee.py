@@ -58,6 +58,20 @@ def test_fixture_lints_clean_and_plays_to_an_ending(name: str, tmp_path: Path) -
     assert state["endings"] == [ending]
 
 
+# fixture -> the passages a player can reach that have no link onward: Twine's endings.
+# (Harlowe's Footer has none either, but only `(display:)` shows it, so nobody reaches it.)
+ENDING_PASSAGES = {"sugarcube": {"study", "street"}, "harlowe": {"cellar", "home"}}
+
+
+@pytest.mark.parametrize("name", sorted(PLAYS))
+def test_explored_endings_are_the_ending_passages(name: str, tmp_path: Path) -> None:
+    out = imported(name, tmp_path)
+    code, output = diana("simulate", str(out), "--max-states", "3000", "--probe", "0",
+                         "-f", "json")
+    assert code == 0, output
+    assert set(json.loads(output)["reached"]["ending"]) == ENDING_PASSAGES[name]
+
+
 @pytest.mark.parametrize("name", sorted(PLAYS))
 def test_report_of_what_was_not_converted(name: str, tmp_path: Path) -> None:
     report = (imported(name, tmp_path) / "import-report.txt").read_text(encoding="utf-8")

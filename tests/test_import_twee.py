@@ -171,3 +171,18 @@ def test_refuses_a_non_empty_directory_unless_forced(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
     code, output = diana("import", "twee", source, "-o", str(tmp_path / "file"))
     assert code == 2 and "not a directory" in output
+
+
+def test_report_counts_a_construct_repeated_on_one_line() -> None:
+    from engine.twee import report_lines
+
+    source = (":: Start\nName: <<textbox \"$a\" \"\">> <<textbox \"$b\" \"\">>"
+              " <<textbox \"$c\" \"\">>\n<<audio \"rain\" play>>\n[[End]]\n:: End\nBye.\n")
+    _, conv = import_twee([("s.twee", source)])
+    assert report_lines(conv) == [
+        'not converted: 3 <<textbox>> `"$a" ""` in passage "Start", line 2 (s.twee:2):'
+        " text input does not exist in the format yet",
+        'not converted: <<audio>> `"rain" play` in passage "Start", line 3 (s.twee:3):'
+        " the story format's macro has no equivalent in the format",
+        "Not converted: 4 constructs (3 <<textbox>>, 1 <<audio>>).",
+    ]

@@ -59,8 +59,8 @@ class Variables:
                         found = assignments(text, harlowe)
                     except Unsupported:
                         continue
-                    for var, op, value in found:
-                        strong.setdefault(var, set()).add(_kind(value, op))
+                    for var, _, value in found:
+                        strong.setdefault(var, set()).add(_kind(value))
                 for text in _conditions_of(node):
                     try:
                         _weak_kinds(condition(text), weak)
@@ -145,7 +145,7 @@ class Variables:
         return out
 
 
-def _kind(value: Any, op: str) -> str:
+def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, str):
@@ -163,7 +163,7 @@ def _weak_kinds(term: Term, weak: dict[str, set[str]]) -> None:
     elif tag == "truthy":
         weak.setdefault(term[1], set()).add("boolean")
     elif tag == "cmp":
-        weak.setdefault(term[1], set()).add(_kind(term[3], "set"))
+        weak.setdefault(term[1], set()).add(_kind(term[3]))
 
 
 def _sets_of(node: Node) -> list[str]:

@@ -46,6 +46,7 @@ def test_fixture_lints_clean_and_plays_to_an_ending(name: str, tmp_path: Path) -
     out = imported(name, tmp_path)
     errors = [d for d in lint(load(out)) if d.severity is Severity.ERROR]
     assert errors == []
+    assert diana("fmt", "--check", str(out))[0] == 0
     moves, ending = PLAYS[name]
     db = tmp_path / "s.sqlite3"
     code, output = diana("play", str(out), "--db", str(db), "--new",

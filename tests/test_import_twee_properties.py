@@ -1,5 +1,6 @@
-"""Property: whatever Twee a writer brings, import → lint → simulate never crashes, and the
-imported content has no lint error (so play, simulate and graph accept it)."""
+"""Property: whatever Twee a writer brings, import → lint → simulate never crashes, the
+imported content has no lint error (so play, simulate and graph accept it), and its files
+are in the layout `diana fmt` keeps."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from engine.diagnostics import Severity
 from engine.lint import lint
 from engine.load import load
 from engine.twee import TweeError, import_twee
+from engine.yaml_fmt import format_text
 
 NAMES = st.sampled_from(["Start", "Hall", "hall", "Höhle", "1st room", "A [b] {c}", "???",
                          "StoryInit", "Street", "Missing", "x" * 40, "End"])
@@ -70,6 +72,7 @@ def test_import_lint_simulate_never_crash(source: str, tmp_path_factory) -> None
     for rel, text in texts.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(text, encoding="utf-8")
+        assert format_text(text, rel, quick=False) == text  # `diana fmt` has nothing to do
     errors = [d for d in lint(load(out)) if d.severity is Severity.ERROR]
     assert errors == [], (source, errors)
     result = CliRunner().invoke(app, ["simulate", str(out), "--max-states", "300",

@@ -117,6 +117,13 @@ def test_sugarcube_mapping() -> None:
          "text": "The study is warm, and you smell the roses on your coat."},
         {"if": {"not": {"visited": "garden"}}, "text": "The study is warm."}]
     assert (story["study"]["ending"], story["street"]["ending"]) == ("good", "bad")
+    gold = [{"stat": {"id": "gold", "eq": n}} for n in (0, 1, 2)]
+    assert story["street"]["text"][1:] == [  # <<switch>>
+        {"if": gold[0], "text": "Your pockets are empty."},
+        {"if": {"all": [{"not": gold[0]}, {"any": gold[1:]}]},
+         "text": "A coin or two clinks in your pocket."},
+        {"if": {"all": [{"not": gold[0]}, {"not": {"any": gold[1:]}}]},
+         "text": "Your purse is heavy."}]
     assert story["front_door"]["text"] == "Rain drums on the awning, $name. You have" \
         " {stat.gold} coins."
 

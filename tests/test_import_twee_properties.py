@@ -38,7 +38,9 @@ def snippet(draw: st.DrawFn, harlowe: bool) -> str:
              f"<<if {cond}>>{text}[[{target}]]<<else>>no<</if>>", f"<<goto \"{target}\">>",
              f"<<link \"{label}\" \"{target}\">><<set {var} to {value}>><</link>>",
              f"<<textbox \"{var}\" \"\">>", f"<<print {var}>>", f"{var}", "<<if>>", "<</if>>",
-             f"<<timed 1s>>{text}<</timed>>", "<<script>>x()<</script>>", text, "\n"]
+             f"<<timed 1s>>{text}<</timed>>", "<<script>>x()<</script>>", text, "\n",
+             f"<<switch {var}>><<case 1 \"a\">>{text}<<default>>[[{target}]]<</switch>>",
+             "<<switch $gold>>stray<<case>>x<</switch>>"]
     hw = [f"[[{target}]]", f"[[{label}->{target}]]", f"(set: {var} to {value})",
           f"(if: {cond})[{text}[[{target}]]](else:)[no]", f"(goto: \"{target}\")",
           f"(link-goto: \"{label}\", \"{target}\")",

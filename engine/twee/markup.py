@@ -266,6 +266,8 @@ class _SugarCube:
                     break
                 cond = stop.args if stop.value == "elseif" else None
             return If(branches, line, construct)
+        if name == "switch" and container:
+            return self.switch(args, line)
         body: list[Node] = []
         if container:
             body, _ = self.nodes((name,))
@@ -295,6 +297,24 @@ class _SugarCube:
             return Other(name, line, construct, body, args=args)
         return Other(name, line, construct, body, drop=name in _RAW or name == "widget",
                      args=args)
+
+
+    def switch(self, subject: str, line: int) -> Node:
+        """`<<switch $x>><<case 1 2>>…<<default>>…<</switch>>` as the `if` it means:
+        `$x is 1 or $x is 2`, …, else."""
+        branches: list[tuple[str | None, list[Node]]] = []
+        before, stop = self.nodes(("switch",), ("case", "default"))
+        while stop is not None and stop.kind == "open":
+            values = re.findall(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\S+", stop.args)
+            cond = (" or ".join(f"{subject} is {v}" for v in values)
+                    if stop.value == "case" else None)
+            body, stop = self.nodes(("switch",), ("case", "default"))
+            branches.append((cond, body))
+        stray = [n for n in before if not (isinstance(n, Text) and not n.text.strip())]
+        if stray or not branches or any(c is None for c, _ in branches[:-1]):
+            return Other("switch", line, "<<switch>>", stray + [
+                n for _, body in branches for n in body], args=subject)
+        return If(branches, line, "<<switch>>")
 
 
 # ---- Harlowe -----------------------------------------------------------------------------

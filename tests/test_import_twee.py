@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml_loader_kit as ykit
+import readkit
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -53,7 +53,7 @@ def test_fixture_lints_clean_and_plays_to_an_ending(name: str, tmp_path: Path) -
                          input="".join(f"{m}\n" for m in moves))
     assert code == 0, output
     assert "restart to play again" in output
-    with ykit.sqlite(db) as conn:
+    with readkit.sqlite(db) as conn:
         state = json.loads(conn.execute("SELECT state FROM saves").fetchone()[0])
     assert state["fragment"] == ending
     assert state["endings"] == [ending]
@@ -89,9 +89,9 @@ def _fixture(name: str) -> tuple[dict[str, str], object]:
 
 def test_sugarcube_mapping() -> None:
     files, _ = _fixture("sugarcube")
-    story = ykit.read(files["story/sugarcube.yaml"])["fragments"]
-    rules = ykit.read(files["rules.yaml"])
-    assert ykit.read(files["game.yaml"])["start"] == "front_door"  # StoryData's start
+    story = readkit.read(files["story/sugarcube.yaml"])["fragments"]
+    rules = readkit.read(files["rules.yaml"])
+    assert readkit.read(files["game.yaml"])["start"] == "front_door"  # StoryData's start
     assert rules == {"stats": {"gold": {"name": "gold", "initial": 3},
                                "visits_hall": {"name": "visitsHall"}},
                      "flags": {"has_key": {"description": "$hasKey"},
@@ -130,8 +130,8 @@ def test_sugarcube_mapping() -> None:
 
 def test_harlowe_mapping() -> None:
     files, conv = _fixture("harlowe")
-    story = ykit.read(files["story/harlowe.yaml"])["fragments"]
-    assert ykit.read(files["rules.yaml"]) == {
+    story = readkit.read(files["story/harlowe.yaml"])["fragments"]
+    assert readkit.read(files["rules.yaml"]) == {
         "stats": {"courage": {"name": "courage", "initial": 1}},
         "flags": {"lamp": {"description": "$lamp"}}}
     gate = {c["id"]: c for c in story["gate"]["choices"]}

@@ -12,6 +12,12 @@ from engine.store.errors import StoreOpenError
 
 SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is an error at start
+# What the store's own sessions run under (PgStore): a statement that takes longer is
+# cancelled by the server, and the client gives up a little later if the server is gone,
+# so a player waits seconds at worst, never minutes, for a database in trouble.
+STATEMENT_TIMEOUT = 5.0
+STORE_SETTINGS = {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000))}
+COMMAND_TIMEOUT = STATEMENT_TIMEOUT + 2
 
 
 def is_url(target: object) -> bool:
@@ -44,18 +50,23 @@ def open_error(url: str, exc: BaseException) -> StoreOpenError:
     return StoreOpenError(f"{where}: cannot open the PostgreSQL database: {said}")
 
 
-async def connect(url: str) -> asyncpg.Connection:
+async def connect(url: str, *, timeout: float = CONNECT_TIMEOUT,
+                  settings: dict[str, str] | None = None) -> asyncpg.Connection:
     try:
-        return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+        return await asyncpg.connect(url, timeout=timeout, server_settings=settings,
+                                     command_timeout=COMMAND_TIMEOUT if settings else None)
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
             asyncpg.InterfaceError) as exc:
         raise open_error(url, exc) from exc
 
 
-async def pool(url: str, size: int) -> asyncpg.Pool:
+async def pool(url: str, size: int, settings: dict[str, str] | None = None) -> asyncpg.Pool:
+    """A pool: a connection that broke (the server restarted) is replaced when next
+    acquired, so readers recover by themselves once the server is back."""
     try:
         return await asyncpg.create_pool(url, min_size=1, max_size=size,
-                                         timeout=CONNECT_TIMEOUT)
+                                         timeout=CONNECT_TIMEOUT, server_settings=settings,
+                                         command_timeout=COMMAND_TIMEOUT if settings else None)
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
             asyncpg.InterfaceError) as exc:
         raise open_error(url, exc) from exc

@@ -1,0 +1,99 @@
+"""The update-id ledger (claim_update / finish_update) on both backends, seen from two
+stores on one database as two bot processes would see it, and PostgreSQL's shared rate
+counter."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pgkit
+import pytest
+from storekit import Clock, sample_game
+
+from engine.store.open import open_store, upgrade
+
+GAME = sample_game()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request, tmp_path):
+    if request.param == "sqlite":
+        yield str(tmp_path / "players.sqlite3")
+    else:
+        with pgkit.scratch_database() as url:
+            yield url
+
+
+def test_copies_of_an_update_are_claimed_once_across_processes(target):
+    clock = Clock()
+
+    async def run() -> list:
+        await upgrade(target)
+        a = await open_store(target, GAME, clock=clock)
+        b = await open_store(target, GAME, clock=clock)
+        try:
+            seen = [await a.claim_update(1, "a:1", 30), await b.claim_update(1, "b:2", 30)]
+            # done: a copy arriving later, even after the lease, is not handled again
+            await a.finish_update(1, "a:1")
+            clock.now += 60
+            seen.append(await b.claim_update(1, "b:2", 30))
+            # a claim whose owner died (never finished) is taken over once its lease ends
+            seen += [await a.claim_update(2, "a:1", 30), await b.claim_update(2, "b:2", 30)]
+            clock.now += 31
+            seen.append(await b.claim_update(2, "b:2", 30))
+            # given up after a failure: the next copy is handled at once
+            seen.append(await a.claim_update(3, "a:1", 30))
+            await a.finish_update(3, "a:1", done=False)
+            seen.append(await b.claim_update(3, "b:2", 30))
+            # a worker that lost its claim to another cannot mark it done or give it up
+            await a.finish_update(2, "a:1", done=False)
+            seen.append(await a.claim_update(2, "a:1", 30))
+            await b.finish_update(2, "b:2")
+            clock.now += 31
+            seen.append(await a.claim_update(2, "a:1", 30))
+            return seen
+        finally:
+            await a.close()
+            await b.close()
+
+    assert asyncio.run(run()) == [True, False, False, True, False, True, True, True,
+                                  False, False]
+
+
+def test_concurrent_claims_of_one_update_give_it_to_exactly_one(target):
+    async def run() -> list[int]:
+        await upgrade(target)
+        stores = [await open_store(target, GAME) for _ in range(3)]
+        try:
+            wins = []
+            for update_id in range(100, 140):
+                got = await asyncio.gather(*(s.claim_update(update_id, f"w:{i}", 30)
+                                             for i, s in enumerate(stores)))
+                wins.append(sum(got))
+            return wins
+        finally:
+            for s in stores:
+                await s.close()
+
+    assert asyncio.run(run()) == [1] * 40
+
+
+def test_the_shared_rate_counter_counts_across_stores_per_window():
+    clock = Clock()
+    with pgkit.scratch_database() as url:
+        async def run() -> list[int]:
+            a = await open_store(url, GAME, clock=clock)
+            b = await open_store(url, GAME, clock=clock)
+            try:
+                counts = [await a.rate_hit("u1", 10), await b.rate_hit("u1", 10),
+                          await a.rate_hit("u2", 10)]
+                clock.now += 9
+                counts.append(await b.rate_hit("u1", 10))
+                clock.now += 1  # the window is over: a new one starts
+                counts.append(await a.rate_hit("u1", 10))
+                return counts
+            finally:
+                await a.close()
+                await b.close()
+
+        assert asyncio.run(run()) == [1, 2, 1, 3, 1]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from bot.middlewares import FloodMiddleware, InflightMiddleware, UpdateLedgerMid
 from bot.ratelimit import Limiter, MemoryLimiter, SharedLimiter
 from bot.service import Diana, check_content
 from bot.startup import StartupError, call, check_telegram
+from bot.supervisor import REUSE_PORT_ENV
 from bot.telegram import JsonSession, RetryAfterMiddleware, pin_response_types, safe
 from engine.game import Game, compile_game
 from engine.store import StoreError, StoreUnavailable
@@ -216,8 +218,14 @@ async def run_webhook(config: Config, host: str, port: int, secret: str, path: s
         setup_application(app, dp, bot=bot)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        # Workers of `--workers N` share the port (bot.supervisor)
+        site = web.TCPSite(runner, host, port,
+                           reuse_port=os.environ.get(REUSE_PORT_ENV) == "1" or None)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(f"--port {port}: cannot listen on {host}:{port}"
+                               f" ({exc.strerror or exc})") from exc
         log.info("webhook listening on http://%s:%d%s", host, port, path)
         if url:
             await call(config, lambda: bot.set_webhook(

@@ -40,9 +40,6 @@ class Metrics:
         self.duplicates = Counter("diana_duplicate_updates", "Copies of updates skipped:"
                                   " handled already, or being handled by another worker.",
                                   registry=r)
-        self.ledger_failures = Counter("diana_update_ledger_failures", "Updates handled"
-                                       " without a claim because the database could not"
-                                       " record it.", registry=r)
         self.rate_limit_failures = Counter("diana_rate_limit_failures", "Updates let"
                                            " through because the shared rate-limit counter"
                                            " could not be reached.", registry=r)

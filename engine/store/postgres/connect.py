@@ -62,9 +62,11 @@ async def connect(url: str, *, timeout: float = CONNECT_TIMEOUT,
 
 async def pool(url: str, size: int, settings: dict[str, str] | None = None) -> asyncpg.Pool:
     """A pool: a connection that broke (the server restarted) is replaced when next
-    acquired, so readers recover by themselves once the server is back."""
+    acquired, so readers recover by themselves once the server is back. No minimum size:
+    asyncpg would keep reconnecting to restore one while the server is down, logging a
+    traceback each time."""
     try:
-        return await asyncpg.create_pool(url, min_size=1, max_size=size,
+        return await asyncpg.create_pool(url, min_size=0, max_size=size,
                                          timeout=CONNECT_TIMEOUT, server_settings=settings,
                                          command_timeout=COMMAND_TIMEOUT if settings else None)
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,

@@ -56,9 +56,11 @@ RETRIES = 12
 _RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError,
               asyncpg.SerializationError)
 # The server is gone or going (class 08, admin/crash shutdown, "cannot connect now"), a
-# statement ran past its timeout, or the socket failed: try again in a moment.
+# statement ran past its timeout, or the socket failed: try again in a moment. asyncpg
+# raises InternalClientError ("cannot switch to state …") when a pool resets a connection
+# whose socket was just reset by a restarting server.
 UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
-               asyncpg.InterfaceError, OSError, TimeoutError)
+               asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
 RECONNECT_MIN = 0.05  # seconds before the writer's first reconnection attempt
 RECONNECT_MAX = 2.0
 RECONNECT_TIMEOUT = 2.0  # one attempt: a server that is back answers at once

@@ -68,8 +68,9 @@ class Cluster:
         self._ctl("start")
         return self
 
-    def restart(self) -> None:
-        self._ctl("restart", "-m", "fast")
+    def stop_server(self) -> None:
+        """Stop the server (fast: sessions are cut), keeping the cluster."""
+        self._ctl("stop", "-m", "fast")
 
     def stop(self) -> None:
         """Stop the server and delete the cluster."""

@@ -14,7 +14,7 @@ from collections import Counter
 import pgkit
 from clusterkit import Cluster, free_port
 from prockit import kill_group
-from workerkit import ROOT, TwiceEmulator, spawn_worker, wait_ready
+from workerkit import ROOT, TwiceEmulator, readiness, spawn_worker, wait_ready
 
 from bot.testing.emulator import EmulatorThread
 from engine.store.open import upgrade
@@ -55,9 +55,12 @@ def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path):
             time.sleep(3)
             kill_group(procs[1])  # SIGKILL, mid-run
             procs[1] = spawn_worker(ports[1], env, logs[1])
-            time.sleep(2)
-            cluster.restart()
             wait_ready(ports, procs)
+            time.sleep(1)
+            cluster.stop_server()
+            away = [readiness(p) for p in ports]
+            cluster.start()
+            wait_ready(ports, procs)  # by themselves: nobody tells them it is back
             time.sleep(4)  # playing on after both faults
             emu._loop.call_soon_threadsafe(emu.finish)
             deadline = time.monotonic() + 15
@@ -88,7 +91,10 @@ def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path):
         for p in emu.players.values():
             again = sum(n - 1 for n in Counter(p.turns).values())
             assert again <= p.resends, f"player {p.id} got a page twice: {p.turns}"
-        assert emu.refused > 0, "no copy met the killed worker or the restart"
+        assert all(code == 503 for code in away), away  # not ready while it is down
+        assert emu.refused > 0, "no copy met the killed worker"
+        assert "try again in a moment" in output
+        assert "rate limit: the shared counter cannot be reached" in output
         assert "was handled already or is being handled elsewhere" in output
         assert "Traceback" not in output
     finally:

@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,12 +147,19 @@ def spawn_worker(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
                      stdout=out, stderr=subprocess.STDOUT)
 
 
-def ready(port: int) -> bool:
+def readiness(port: int) -> int:
+    """/readyz's HTTP status (0: no answer)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-            return r.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
     except OSError:
-        return False
+        return 0
+
+
+def ready(port: int) -> bool:
+    return readiness(port) == 200
 
 
 def wait_ready(ports: list[int], procs: list[subprocess.Popen], timeout: float = 60) -> None:

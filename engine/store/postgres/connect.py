@@ -68,7 +68,16 @@ async def pool(url: str, size: int, settings: dict[str, str] | None = None) -> a
     try:
         return await asyncpg.create_pool(url, min_size=0, max_size=size,
                                          timeout=CONNECT_TIMEOUT, server_settings=settings,
-                                         command_timeout=COMMAND_TIMEOUT if settings else None)
+                                         command_timeout=COMMAND_TIMEOUT if settings else None,
+                                         reset=_keep_session)
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
             asyncpg.InterfaceError) as exc:
         raise open_error(url, exc) from exc
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """A released pool connection is not reset: the store's pooled sessions change no
+    session state (no SET, LISTEN, cursors or session advisory locks), and asyncpg's
+    default reset (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN, RESET ALL) cost one more
+    round trip per read, as many as the reads themselves. An open transaction is still
+    rolled back by asyncpg before this is called."""

@@ -85,9 +85,10 @@ def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path):
         assert len(acked) >= PLAYERS * 3, "too little was played to judge"
         # each tap the player saw applied (a page of the next turn came) is applied once:
         # exactly one of their taps on that turn's page is in the database
-        lost = [(p.id, turn) for p, turn in acked
-                if sum(found.get(f"tg:cb:{q}") == 1 for q in p.taps_at[turn]) != 1]
-        assert not lost, f"{len(lost)} of {len(acked)} acknowledged taps lost: {lost[:5]}"
+        wrong = [(p.id, turn, n) for p, turn in acked
+                 if (n := sum(found.get(f"tg:cb:{q}") == 1 for q in p.taps_at[turn])) != 1]
+        assert not wrong, (f"{len(wrong)} of {len(acked)} acknowledged turns without exactly"
+                           f" one applied tap (player, turn, applied): {wrong[:5]}")
         for p in emu.players.values():
             again = sum(n - 1 for n in Counter(p.turns).values())
             assert again <= p.resends, f"player {p.id} got a page twice: {p.turns}"

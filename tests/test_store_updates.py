@@ -10,6 +10,7 @@ import pgkit
 import pytest
 from storekit import Clock, sample_game
 
+from engine.step import Restart
 from engine.store.open import open_store, upgrade
 
 GAME = sample_game()
@@ -97,3 +98,47 @@ def test_the_shared_rate_counter_counts_across_stores_per_window():
                 await b.close()
 
         assert asyncio.run(run()) == [1, 2, 1, 3, 1]
+
+
+def test_one_players_actions_twice_at_two_stores_and_out_of_order_apply_once(target):
+    """Two processes' stores on one database get each action of one player at once, the
+    same key at both, plus a double tap (another key, the same turn) and a late copy of
+    the previous action: one of each turn's taps applies, once; the rest change nothing."""
+    from storekit import next_action
+
+    async def run() -> tuple[int, int, list[tuple[bool, bool]]]:
+        await upgrade(target)
+        a = await open_store(target, GAME)
+        b = await open_store(target, GAME)
+        try:
+            await a.register("p")
+            previous = None
+            outcomes = []
+            # the state from the action that applied (SQLite's stores may read their own
+            # cached copy of a save the other one changed since)
+            state = await a.state("p")
+            for i in range(12):
+                action = next_action(GAME, state, i)
+                if isinstance(action, Restart):  # as the bot sends it: with its turn
+                    action = Restart(action.day, state["turn"])
+                jobs = [a.apply("p", action, f"k{i}"), b.apply("p", action, f"k{i}"),
+                        b.apply("p", action, f"k{i}-double")]
+                if previous is not None:
+                    jobs.append(a.apply("p", previous, f"k{i}-late"))
+                first, again, double, *late = await asyncio.gather(*jobs)
+                assert first.summary == again.summary and first.replayed != again.replayed
+                assert first.ok != double.ok  # one of the two taps of this turn
+                assert all(not r.ok for r in late)
+                outcomes.append((first.ok, double.ok))
+                state = next(r.outcome.state for r in (first, again, double)
+                             if r.ok and r.outcome is not None)
+                previous = action
+            turn = (await b.state("p"))["turn"]
+            applied = sum(ok for pair in outcomes for ok in pair)
+            return turn, applied, outcomes
+        finally:
+            await a.close()
+            await b.close()
+
+    turn, applied, outcomes = asyncio.run(run())
+    assert turn == applied == 12, outcomes

@@ -8,16 +8,21 @@ after a player's own /start sent again."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 
 import pgkit
+import pytest
 from clusterkit import Cluster, free_port
 from prockit import kill_group
+from storekit import sample_game
 from workerkit import ROOT, TwiceEmulator, readiness, spawn_worker, wait_ready
 
+from bot.metrics import Metrics
+from bot.ratelimit import SharedLimiter
 from bot.testing.emulator import EmulatorThread
-from engine.store.open import upgrade
+from engine.store.open import open_store, upgrade
 from engine.store.postgres.check import check
 
 PLAYERS = 200
@@ -32,11 +37,19 @@ def _applied_and_turns(url: str) -> dict[str, tuple[int, int]]:
     return {ext: (turn, n) for ext, turn, n in rows}
 
 
-def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path):
-    cluster = Cluster().start()
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster().start()
+    try:
+        asyncio.run(upgrade(c.url))
+        yield c
+    finally:
+        c.stop()
+
+
+def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path, cluster):
     procs: list = []
     try:
-        asyncio.run(upgrade(cluster.url))
         ports = [free_port() for _ in range(3)]
         et = EmulatorThread()
         emu = TwiceEmulator(PLAYERS, TAPS, ports, callback_timeout=60)
@@ -95,10 +108,33 @@ def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path):
         assert all(code == 503 for code in away), away  # not ready while it is down
         assert emu.refused > 0, "no copy met the killed worker"
         assert "try again in a moment" in output
-        assert "rate limit: the shared counter cannot be reached" in output
         assert "was handled already or is being handled elsewhere" in output
         assert "Traceback" not in output
     finally:
         for proc in procs:
             kill_group(proc)
-        cluster.stop()
+
+
+def test_the_shared_rate_limit_fails_open_while_the_database_is_away(cluster, caplog):
+    metrics = Metrics()
+
+    async def run() -> list[bool]:
+        store = await open_store(cluster.url, sample_game())
+        limiter = SharedLimiter(store, 2, 60, metrics)
+        try:
+            seen = [await limiter.allow(1) for _ in range(3)]  # the third is over the limit
+            cluster.stop_server()
+            seen += [await limiter.allow(1) for _ in range(3)]  # let through
+            cluster.start()
+            await asyncio.sleep(0.2)  # the pool's next connection finds it back
+            seen.append(await limiter.allow(1))  # counted again: over the limit still
+            return seen
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.INFO, logger="diana.bot"):
+        assert asyncio.run(run()) == [True, True, False, True, True, True, False]
+    assert metrics.rate_limit_failures._value.get() == 3
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("shared counter cannot be reached" in m for m in said) == 1
+    assert sum("shared counter answers again" in m for m in said) == 1

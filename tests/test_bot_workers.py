@@ -107,7 +107,10 @@ def test_three_workers_survive_a_killed_worker_and_a_database_restart(tmp_path, 
             assert again <= p.resends, f"player {p.id} got a page twice: {p.turns}"
         assert all(code == 503 for code in away), away  # not ready while it is down
         assert emu.refused > 0, "no copy met the killed worker"
-        assert "try again in a moment" in output
+        told = [c for c in emu.calls if c.method.lower() in ("sendmessage",
+                                                             "answercallbackquery")
+                and "try again in a moment" in str(c.params.get("text"))]
+        assert told, "no player was told to try again while the database was down"
         assert "was handled already or is being handled elsewhere" in output
         assert "Traceback" not in output
     finally:

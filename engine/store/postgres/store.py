@@ -102,7 +102,6 @@ class PgStore(JobStore):
         self._claims = 0
         self._backoff = 0.0  # the writer's next wait before reconnecting (0: connected)
         self._retry_at = 0.0  # monotonic time before which it does not try
-        self.reconnects = 0  # statistics, for the tests
         self.batches = 0  # statistics, for the tests
         self.batched = 0
         self.requeued = 0  # batches run again (deadlock, a key applied meanwhile)
@@ -267,7 +266,6 @@ class PgStore(JobStore):
             self._retry_at = time.monotonic() + self._backoff * random.uniform(0.5, 1)
             raise StoreUnavailable(f"{exc}; try again in a moment") from exc
         self._backoff = 0.0
-        self.reconnects += 1
         return self._w
 
     def _lost(self) -> None:

@@ -142,3 +142,41 @@ def test_one_players_actions_twice_at_two_stores_and_out_of_order_apply_once(tar
 
     turn, applied, outcomes = asyncio.run(run())
     assert turn == applied == 12, outcomes
+
+
+def test_a_write_held_up_past_the_statement_timeout_fails_and_applies_once_later():
+    """Another session holds the player's save locked: the write gives up after the
+    statement timeout with StoreUnavailable (nothing applied); sent again with the same
+    key once the lock is gone, it applies, once."""
+    import asyncpg
+    from storekit import next_action
+
+    from engine.store import StoreUnavailable
+
+    with pgkit.scratch_database() as url:
+        async def run() -> tuple[str, bool, bool, int]:
+            store = await open_store(url, GAME, statement_timeout=0.3)
+            holder = await asyncpg.connect(url)
+            try:
+                await store.register("p")
+                action = next_action(GAME, await store.state("p"))
+                lock = holder.transaction()
+                await lock.start()
+                await holder.execute("SELECT 1 FROM saves FOR UPDATE")
+                try:
+                    await store.apply("p", action, "k1")
+                    failed = "applied while locked"
+                except StoreUnavailable as exc:
+                    failed = str(exc)
+                await lock.rollback()
+                first = await store.apply("p", action, "k1")
+                again = await store.apply("p", action, "k1")
+                return failed, first.ok and not first.replayed, again.replayed, \
+                    (await store.state("p"))["turn"]
+            finally:
+                await holder.close()
+                await store.close()
+
+        failed, applied, replayed, turn = asyncio.run(run())
+        assert "try again in a moment" in failed and "statement timeout" in failed
+        assert applied and replayed and turn == 1

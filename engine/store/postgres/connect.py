@@ -16,8 +16,18 @@ CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is an error at 
 # cancelled by the server, and the client gives up a little later if the server is gone,
 # so a player waits seconds at worst, never minutes, for a database in trouble.
 STATEMENT_TIMEOUT = 5.0
-STORE_SETTINGS = {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000))}
-COMMAND_TIMEOUT = STATEMENT_TIMEOUT + 2
+CLIENT_MARGIN = 2.0  # seconds the client waits past the server's timeout
+
+
+def store_settings(statement_timeout: float = STATEMENT_TIMEOUT) -> dict[str, str]:
+    """The server settings of the store's sessions."""
+    return {"statement_timeout": str(max(1, round(statement_timeout * 1000)))}
+
+
+def _command_timeout(settings: dict[str, str] | None) -> float | None:
+    if not settings or "statement_timeout" not in settings:
+        return None
+    return int(settings["statement_timeout"]) / 1000 + CLIENT_MARGIN
 
 
 def is_url(target: object) -> bool:
@@ -54,7 +64,7 @@ async def connect(url: str, *, timeout: float = CONNECT_TIMEOUT,
                   settings: dict[str, str] | None = None) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(url, timeout=timeout, server_settings=settings,
-                                     command_timeout=COMMAND_TIMEOUT if settings else None)
+                                     command_timeout=_command_timeout(settings))
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
             asyncpg.InterfaceError) as exc:
         raise open_error(url, exc) from exc
@@ -68,7 +78,7 @@ async def pool(url: str, size: int, settings: dict[str, str] | None = None) -> a
     try:
         return await asyncpg.create_pool(url, min_size=0, max_size=size,
                                          timeout=CONNECT_TIMEOUT, server_settings=settings,
-                                         command_timeout=COMMAND_TIMEOUT if settings else None,
+                                         command_timeout=_command_timeout(settings),
                                          reset=_keep_session)
     except (asyncpg.PostgresError, OSError, TimeoutError, ValueError,
             asyncpg.InterfaceError) as exc:

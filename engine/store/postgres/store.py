@@ -19,7 +19,9 @@ StoreUnavailable instead of waiting: the batch in flight is rolled back or, if i
 was sent, may have landed (its keys make a retry replay it, never apply it twice). The
 writer reconnects on the next job, no more often than a backoff that doubles up to
 RECONNECT_MAX; the pools replace broken connections by themselves. Statements run under
-a server-side statement_timeout (connect.STATEMENT_TIMEOUT).
+a server-side statement_timeout (`statement_timeout` seconds, connect.STATEMENT_TIMEOUT by
+default): a write that waits longer, on a lock another process holds or on a server in
+trouble, fails with StoreUnavailable rather than holding a player for minutes.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from engine.store.jobs import JobStore
 from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
 from engine.store.postgres import admin, reads, updates
-from engine.store.postgres.connect import STORE_SETTINGS, connect, pool, shown
+from engine.store.postgres.connect import STATEMENT_TIMEOUT, connect, pool, shown, store_settings
 from engine.store.postgres.schema import require_current
 
 # Batches run again after a deadlock or a key another process applied at the same moment.
@@ -85,13 +87,15 @@ class PgStore(JobStore):
     """See the module docstring. Create with `await PgStore.open(url, game)`."""
 
     def __init__(self, url: str, game: Game, *, clock: Callable[[], float] = time.time,
-                 max_batch: int = 512, readers: int = 4) -> None:
+                 max_batch: int = 512, readers: int = 4,
+                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.url = url
         self.where = f"DIANA_DB ({shown(url)})"
         self.game = game
         self.clock = clock
         self.max_batch = max_batch
         self.readers = readers
+        self.settings = store_settings(statement_timeout)
         self._jobs: deque[Job] = deque()
         self._wake = asyncio.Event()
         self._closing = False
@@ -113,12 +117,12 @@ class PgStore(JobStore):
         """Connect and check the schema: one this program can use as it is, else
         StoreOpenError (older: run `diana db upgrade`) or SchemaTooNew."""
         store = cls(url, game, **options)
-        store._w = await connect(url, settings=STORE_SETTINGS)
+        store._w = await connect(url, settings=store.settings)
         try:
             await require_current(store._w, store.where)
-            store._pool = await pool(url, store.readers, STORE_SETTINGS)
+            store._pool = await pool(url, store.readers, store.settings)
             store._side = await pool(url, store.readers,
-                                     {**STORE_SETTINGS, "synchronous_commit": "off"})
+                                     {**store.settings, "synchronous_commit": "off"})
         except BaseException:
             await store._w.close()
             if store._pool is not None:
@@ -260,7 +264,7 @@ class PgStore(JobStore):
                                    " again in a moment")
         try:
             self._w = await connect(self.url, timeout=RECONNECT_TIMEOUT,
-                                    settings=STORE_SETTINGS)
+                                    settings=self.settings)
         except StoreOpenError as exc:
             self._backoff = min(RECONNECT_MAX, max(RECONNECT_MIN, self._backoff * 2))
             self._retry_at = time.monotonic() + self._backoff * random.uniform(0.5, 1)

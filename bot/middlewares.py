@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -74,7 +75,9 @@ class UpdateLedgerMiddleware(BaseMiddleware):
     def __init__(self, diana: Diana, lease: float = LEASE) -> None:
         self.diana = diana
         self.lease = lease
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid, and a few random bytes: a container's process restarted in place has
+        # the same host name and pid as the one that died holding claims
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     async def __call__(self, handler: Handler, event: TelegramObject,
                        data: dict[str, Any]) -> Any:

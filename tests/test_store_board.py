@@ -192,7 +192,7 @@ async def _create(db):
 
 
 def test_postgres_upgrade_counts_the_scores_already_there():
-    """Migration 0003 on a database with scores: its counts are what ranks.py keeps."""
+    """Migration 0004 on a database with scores: its counts are what ranks.py keeps."""
     from engine.store.postgres.schema import migrations
 
     with pgkit.scratch_database(migrated=False) as url:

@@ -1,4 +1,4 @@
-"""The leaderboards' counts on PostgreSQL (score_count, score_hist: migration 0003), kept by
+"""The leaderboards' counts on PostgreSQL (score_count, score_hist: migration 0004), kept by
 the writers, and a player's rank read from them.
 
 Order on a board: score descending, then who reached it first (`reached`, the ledger id),
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
-# As 0003_score_counts.sql. SQLite's is 12; here 14 made a rank over 1,000,000 players
+# As 0004_score_counts.sql. SQLite's is 12; here 14 made a rank over 1,000,000 players
 # about 3x faster (p50 0.8 ms instead of 2.3 ms): fewer histogram rows to sum, and the
 # longer count within a bucket stays an index-only range (bench/store_board_pg.py).
 BUCKET_BITS = 14

@@ -28,6 +28,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.actions import (  # re-exported: the front ends take actions from here
+    Action,
+    Choose,
+    Restart,
+    Start,
+    action_from_json,
+    action_to_json,
+)
 from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
@@ -37,47 +45,8 @@ from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
 
-# ---- actions --------------------------------------------------------------------------
-
-
-@frozen
-class Start:
-    """Begin the first playthrough (or show where the player is, if already playing)."""
-
-    day: str | None = None  # UTC date "YYYY-MM-DD", for the daily point cap
-
-
-@frozen
-class Choose:
-    choice: str
-    turn: int | None = None  # the turn the button was shown at; a different one is stale
-    day: str | None = None
-
-
-@frozen
-class Restart:
-    day: str | None = None
-
-
-Action = Start | Choose | Restart
-
-
-def action_from_json(data: dict[str, Any]) -> Action:
-    kind = data.get("type")
-    if kind == "start":
-        return Start(data.get("day"))
-    if kind == "choose":
-        return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
-    if kind == "restart":
-        return Restart(data.get("day"))
-    raise ValueError(f"unknown action type {kind!r}")
-
-
-def action_to_json(action: Action) -> dict[str, Any]:
-    if isinstance(action, Choose):
-        return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
-    return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}
-
+__all__ = ["Action", "Choose", "Outcome", "Restart", "Start", "StepError", "action_from_json",
+           "action_to_json", "begin", "step"]
 
 # ---- outcome --------------------------------------------------------------------------
 

@@ -1,0 +1,49 @@
+"""The actions a player can take: what the front ends pass to `step`, and their JSON form
+(replay files, the store's audit trail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.frozen import frozen
+
+# ---- actions --------------------------------------------------------------------------
+
+
+@frozen
+class Start:
+    """Begin the first playthrough (or show where the player is, if already playing)."""
+
+    day: str | None = None  # UTC date "YYYY-MM-DD", for the daily point cap
+
+
+@frozen
+class Choose:
+    choice: str
+    turn: int | None = None  # the turn the button was shown at; a different one is stale
+    day: str | None = None
+
+
+@frozen
+class Restart:
+    day: str | None = None
+
+
+Action = Start | Choose | Restart
+
+
+def action_from_json(data: dict[str, Any]) -> Action:
+    kind = data.get("type")
+    if kind == "start":
+        return Start(data.get("day"))
+    if kind == "choose":
+        return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
+    if kind == "restart":
+        return Restart(data.get("day"))
+    raise ValueError(f"unknown action type {kind!r}")
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    if isinstance(action, Choose):
+        return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
+    return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}

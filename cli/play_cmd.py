@@ -30,6 +30,7 @@ from engine.state import State
 from engine.step import Action, Choose, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore, UnknownPlayer
 from engine.store.open import shown
+from engine.strings import settled_strings
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
         "help.")
@@ -98,6 +99,8 @@ class Terminal:
             self.say(f"  item {key}: {value}")
         for key, value in sorted(state["stats"].items()):
             self.say(f"  stat {key}: {value}")
+        for key, value in sorted(settled_strings(c, state).items()):
+            self.say(f"  string {key}: {value!r}")
         self.say(f"  turn {state['turn']}, playthrough {state['playthrough']},"
                  f" content {state['content_version']}")
 

@@ -45,6 +45,7 @@ _CHECKS = [
     CheckInfo("R006", "missing-manifest", E, "The content directory has no game.yaml."),
     CheckInfo("R007", "unknown-locale", E, "Text is given in a locale the manifest does not declare."),
     CheckInfo("R008", "unknown-migration-target", E, "The manifest's migrate: sends old saves to a fragment that does not exist."),
+    CheckInfo("R009", "unknown-string-value", E, "A string variable is given or compared with a value it cannot hold."),
     # M: manifest
     CheckInfo("M001", "version-not-semver", E, "The content version is not MAJOR.MINOR.PATCH."),
     CheckInfo("M002", "levels-not-increasing", E, "Level numbers or thresholds do not increase."),

@@ -109,7 +109,9 @@ def parse_coverage(data: Any) -> Coverage:
 # ---- summaries --------------------------------------------------------------------------
 
 
-def _num(n: float) -> str:
+def _num(n: float | str) -> str:
+    if isinstance(n, str):  # a string variable's value
+        return f'"{n}"'
     return str(int(n)) if float(n).is_integer() else str(n)
 
 

@@ -41,6 +41,7 @@ from engine.model import (
     Requirement,
     Rule,
     Stat,
+    StringVar,
     Target,
     Text,
     frozen_map,
@@ -276,6 +277,9 @@ class _Builder:
             return Compare(key, None, self.comparison(value), here)
         if key in ("role", "flag", "achievement", "ending"):
             return Has(key, value, here)
+        if key == "string":
+            cmp = tuple((op, value[op]) for op in ("eq", "ne") if op in value)
+            return Compare(key, value["id"], cmp, self.loc((*p, "id")))
         if key in ("item", "stat", "visited"):
             if isinstance(value, str):
                 return Compare(key, value, (("gte", 1),), here)
@@ -304,6 +308,9 @@ class _Builder:
         if kind == "stat":
             (op,) = [k for k in value if k in ("add", "sub", "set")]
             return Effect(kind, target=value["id"], amount=value[op], op=op,
+                          target_loc=self.loc((*p, "id")), **common)
+        if kind == "string":
+            return Effect(kind, target=value["id"], op="set", text=value["set"],
                           target_loc=self.loc((*p, "id")), **common)
         return Effect(kind, target=value, target_loc=self.loc(p), **common)
 
@@ -416,6 +423,7 @@ class _Builder:
         items: dict[str, Item] = {}
         flags: dict[str, Flag] = {}
         stats: dict[str, Stat] = {}
+        strings: dict[str, StringVar] = {}
         events: dict[str, CustomEvent] = {}
         rules: dict[str, Rule] = {}
         for f in self.files:
@@ -454,6 +462,10 @@ class _Builder:
                               Stat(sid, self.opt_text(raw.get("name"), (*p, "name")),
                                    raw.get("initial", 0), raw.get("min"), raw.get("max"),
                                    self.loc(p, key=True)))
+            for vid, raw in (data.get("strings") or {}).items():
+                p = ("strings", vid)
+                self._declare(strings, "string variable", vid, p,
+                              lambda vid=vid, raw=raw, p=p: self.string_var(vid, raw, p))
             for eid, raw in (data.get("events") or {}).items():
                 p = ("events", eid)
                 raw = raw or {}
@@ -472,8 +484,16 @@ class _Builder:
             stats=frozen_map(stats),
             events=frozen_map(events),
             rules=tuple(rules.values()),
+            strings=frozen_map(strings),
             digest=digest,
         )
+
+    def string_var(self, vid: str, raw: dict[str, Any], path: Path_) -> StringVar:
+        values = tuple(raw["values"]) if "values" in raw else None
+        return StringVar(vid, self.opt_text(raw.get("name"), (*path, "name")), values,
+                         raw.get("max_length"),
+                         raw.get("initial", values[0] if values else ""),
+                         tuple(raw.get("samples", ())), self.loc(path, key=True))
 
     def rule(self, raw: dict[str, Any], path: Path_, order: int) -> Rule:
         when = raw["when"]

@@ -14,6 +14,10 @@ place the current content does not have.
   fragment; the next Start begins a new playthrough).
 - A state whose fragment exists but whose visits or endings name renamed fragments is only
   renamed, without a notice.
+- String variables are settled the same way, without a notice: a save made before the
+  story declared one gets its initial value, a value the variable no longer allows (an
+  enum value dropped, free text over a lowered `max_length`) goes back to the initial
+  value, and a variable the story no longer declares is dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from engine.model import Content
 from engine.screen import render
 from engine.state import State, story_state
 from engine.step import Outcome, Restart, step
+from engine.strings import settled_strings
 
 MOVED, RESTARTED, RESET, RENAMED = "moved", "restarted", "reset", "renamed"
 
@@ -73,11 +78,23 @@ def _stale_ids(content: Content, state: State) -> bool:
     return any(g in visits or g in endings or g in taken for g in gone)
 
 
+def _strings_stale(content: Content, state: State) -> bool:
+    have = state.get("strings")
+    if have is None:  # saved before string variables existed
+        return bool(content.strings)
+    if state.get("content_version") == content.version:
+        return False
+    return have != settled_strings(content, state)
+
+
 def needs_migration(content: Content, state: State) -> bool:
     """Cheap: true when the state's fragment is gone, or (under another content version)
-    its visits or endings name fragments the manifest's `migrate:` renamed."""
+    its visits or endings name fragments the manifest's `migrate:` renamed, or its string
+    variables are not those the story declares now."""
     fragment = state.get("fragment")
     if fragment is not None and fragment not in content.fragments:
+        return True
+    if _strings_stale(content, state):
         return True
     return state.get("content_version") != content.version and _stale_ids(content, state)
 
@@ -93,7 +110,8 @@ def _rename(content: Content, state: State) -> State:
         fid, _, choice = t.partition(".")
         taken.append(f"{_renamed(content, fid)}.{choice}")
     return {**state, "visits": visits, "endings": endings,
-            "taken": list(dict.fromkeys(taken)), "content_version": content.version}
+            "taken": list(dict.fromkeys(taken)), "strings": settled_strings(content, state),
+            "content_version": content.version}
 
 
 def migrate_state(game: Game, state: State, day: str | None = None

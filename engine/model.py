@@ -42,7 +42,8 @@ class Text:
 # ---- requirements ---------------------------------------------------------------------
 
 
-Comparison = tuple[tuple[str, float], ...]  # ((op, value), ...), all must hold
+# ((op, value), ...), all must hold; the values are texts for a string variable
+Comparison = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ class Not:
 
 @dataclass(frozen=True)
 class Compare:
-    """A numeric test. `subject` is points, level, item, stat, visited, visited_count,
-    achievements_count or endings_count; `ref` names the item, stat or fragment."""
+    """A test of a value. `subject` is points, level, item, stat, visited, visited_count,
+    achievements_count or endings_count (numbers), or string (a string variable, tested
+    with eq / ne only); `ref` names the item, stat, string variable or fragment."""
 
     subject: str
     ref: str | None
@@ -91,10 +93,12 @@ Requirement = All | AnyOf | Not | Compare | Has
 
 @dataclass(frozen=True)
 class Effect:
-    """One effect. `kind` is award, spend, set, clear, give, take, stat, unlock, goto, emit.
+    """One effect. `kind` is award, spend, set, clear, give, take, stat, string, unlock,
+    goto, emit.
 
-    `target` is the flag, item, stat, achievement, fragment or event id; `amount` the points
-    or count or stat operand; `op` the stat operation (add, sub, set).
+    `target` is the flag, item, stat, string variable, achievement, fragment or event id;
+    `amount` the points or count or stat operand; `op` the stat operation (add, sub, set);
+    `text` the value a `string` effect stores.
     """
 
     kind: str
@@ -104,6 +108,7 @@ class Effect:
     reason: str | None = None
     cond: Requirement | None = None
     chance: float | None = None
+    text: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
     target_loc: Loc = field(default=NOWHERE, compare=False)
 
@@ -203,6 +208,33 @@ class Stat:
 
 
 @dataclass(frozen=True)
+class StringVar:
+    """A string variable: an enum (`values`) or free text of at most `max_length`
+    characters, with the sample values the simulator types for it."""
+
+    id: str
+    name: Text | None = None
+    values: tuple[str, ...] | None = None
+    max_length: int | None = None
+    initial: str = ""
+    samples: tuple[str, ...] = ()
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    def allows(self, value: str) -> bool:
+        if self.values is not None:
+            return value in self.values
+        return self.max_length is None or len(value) <= self.max_length
+
+    @property
+    def domain(self) -> tuple[str, ...]:
+        """The values play can give it that lint can know of: an enum's values, or free
+        text's initial value and samples."""
+        if self.values is not None:
+            return self.values
+        return tuple(dict.fromkeys((self.initial, *self.samples)))
+
+
+@dataclass(frozen=True)
 class CustomEvent:
     id: str
     description: str | None = None
@@ -290,6 +322,7 @@ class Content:
     stats: Mapping[str, Stat]
     events: Mapping[str, CustomEvent]
     rules: tuple[Rule, ...]
+    strings: Mapping[str, StringVar] = field(default_factory=frozen_map)
     digest: str = ""  # sha256 of the source files, for caching and ruleset names
 
     @property

@@ -10,6 +10,7 @@ from engine.messages import say
 from engine.model import Choice, Content, Text
 from engine.requirements import holds, level_of, reason
 from engine.state import State
+from engine.strings import string_value
 from engine.text import interpolate
 
 
@@ -55,6 +56,8 @@ def variables(content: Content, state: State, locale: str):
             return str(state["stats"].get(ident, content.stats[ident].initial))
         if prefix == "item" and ident in content.items:
             return str(state["items"].get(ident, 0))
+        if prefix == "string" and ident in content.strings:
+            return string_value(content, state, ident)
         return None
 
     return lookup

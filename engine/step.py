@@ -44,6 +44,7 @@ from engine.numbers import bounded
 from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
+from engine.strings import changed_string
 
 __all__ = ["Action", "Choose", "Outcome", "Restart", "Start", "StepError", "action_from_json",
            "action_to_json", "begin", "step"]
@@ -221,6 +222,11 @@ class _Turn:
                 s["stats"] = {**s["stats"], target: new}
                 self.note("stat", target, new, cause)
                 self.raise_event("stat", cause, stat=target, value=new)
+        elif kind == "string":
+            new_text = changed_string(self.content, s, str(target), e.text or "")
+            if new_text is not None:
+                s["strings"] = {**(s.get("strings") or {}), target: new_text}
+                self.note("string", target, 0, cause)
         elif kind == "unlock":
             self.unlock(str(target), cause)
         elif kind == "goto":

@@ -147,6 +147,9 @@ def texts(content: Content) -> Iterator[tuple[str, Text]]:
     for s in content.stats.values():
         if s.name is not None:
             yield f"name of stat `{s.id}`", s.name
+    for v in content.strings.values():
+        if v.name is not None:
+            yield f"name of string variable `{v.id}`", v.name
 
 
 def goto_targets(fragment: Fragment) -> Iterator[str]:

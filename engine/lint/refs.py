@@ -9,7 +9,7 @@ from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Compare, Content, Has
+from engine.model import Compare, Content, Has, StringVar
 from engine.text import unknown_variable, variables
 from engine.walk import effects, requirements, texts
 
@@ -25,7 +25,7 @@ def _hint(name: str, known: Iterable[str]) -> str | None:
 
 
 _DECLARED_IN = {"achievement": "achievements", "item": "items", "flag": "flags",
-                "stat": "stats", "event": "events"}
+                "stat": "stats", "event": "events", "string variable": "strings"}
 
 
 def _unknown(what: str, name: str, known: Iterable[str], loc: Loc, code: str = "R004"
@@ -47,6 +47,7 @@ def _namespaces(content: Content) -> dict[str, Iterable[str]]:
         "item": content.items,
         "flag": content.flags,
         "stat": content.stats,
+        "string variable": content.strings,
         "role": content.manifest.roles,
         "event": content.events,
     }
@@ -88,7 +89,7 @@ def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
 
 _EFFECT_NAMESPACE = {
     "set": "flag", "clear": "flag", "give": "item", "take": "item", "stat": "stat",
-    "unlock": "achievement", "emit": "event",
+    "string": "string variable", "unlock": "achievement", "emit": "event",
 }
 
 
@@ -101,7 +102,8 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
             yield _unknown(space, str(e.target), spaces[space], e.target_loc)
     for _, r in requirements(content):
         if isinstance(r, Has | Compare) and r.ref is not None:
-            space = {"visited": "fragment"}.get(r.subject, r.subject)
+            space = {"visited": "fragment", "string": "string variable"}.get(r.subject,
+                                                                           r.subject)
             if r.ref not in spaces[space]:
                 yield _unknown(space, r.ref, spaces[space], r.loc)
     levels = {lv.level for lv in content.manifest.levels}
@@ -129,11 +131,12 @@ def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Dia
             if "{" not in template:  # most texts interpolate nothing
                 continue
             for name in variables(template):
-                reason = unknown_variable(name, content.stats, content.items)
+                reason = unknown_variable(name, content.stats, content.items,
+                                          content.strings)
                 if reason:
                     yield diag("R005", f"{what}: {reason}", text.loc,
                                "variables: player, points, currency, emoji, level, level_name,"
-                               " stat.ID, item.ID; write {{ and }} for braces")
+                               " stat.ID, item.ID, string.ID; write {{ and }} for braces")
 
 
 @check
@@ -145,3 +148,36 @@ def unknown_locales(content: Content, result: LoadResult) -> Iterator[Diagnostic
                 yield diag("R007", f"{what} is given in locale `{locale}`, which the manifest"
                            " does not declare", text.loc, _hint(locale, declared)
                            or f"declared locales: {', '.join(declared)}")
+
+
+@check
+def unknown_string_values(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    """A string variable given or compared with a value it can never hold: outside an
+    enum's `values`, or longer than free text's `max_length` (such a test never changes
+    its answer; such an effect is refused by play)."""
+    for var in content.strings.values():
+        for what, value in (("the initial value is", var.initial),
+                            *(("a sample is", v) for v in var.samples)):
+            if not var.allows(value):
+                yield _bad_value(var, what, value, var.loc)
+    for _, e in effects(content):
+        var = content.strings.get(str(e.target)) if e.kind == "string" else None
+        if var is not None and e.text is not None and not var.allows(e.text):
+            yield _bad_value(var, "the effect sets", e.text, e.target_loc)
+    for _, r in requirements(content):
+        if isinstance(r, Compare) and r.subject == "string":
+            var = content.strings.get(r.ref or "")
+            for op, value in r.cmp if var is not None else ():
+                if not var.allows(value):
+                    yield _bad_value(var, f"the requirement tests `{op}`", value, r.loc)
+
+
+def _bad_value(var: StringVar, what: str, value: str, loc: Loc) -> Diagnostic:
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    if var.values is not None:
+        return diag("R009", f"{what} `{shown}`, not a value of string variable `{var.id}`",
+                    loc, _hint(value, var.values)
+                    or f"its values: {', '.join(var.values)}")
+    return diag("R009", f"{what} a text of {len(value)} characters, longer than the"
+                f" {var.max_length} string variable `{var.id}` holds", loc,
+                "shorten the text, or raise the variable's max_length")

@@ -143,7 +143,7 @@ class Abstraction:
     playthrough counters (the playthrough only when `playthrough_limit` is set, since it
     bounds the future), the player's name, locale and seed, the draw counter (the search
     tries every outcome of every draw), the content version and the day (one undated day
-    throughout); flags, items and stats nothing reads; at an ending, the story part of the
+    throughout); flags, items, stats and strings nothing reads; at an ending, the story part of the
     state (a restart resets it before anything reads it). Coarsened: visit counts and
     once-choices taken (see `visits_key`, `taken_key`), `earned` (beyond the top level
     threshold nothing changes), `day_points` (beyond the daily cap nothing changes), points
@@ -162,6 +162,9 @@ class Abstraction:
     read_items: frozenset[str]
     read_stats: frozenset[str]
     endings: frozenset[str]
+    # string variables a requirement that decides a move tests (each has a finite domain:
+    # an enum's values, or free text's initial value and samples)
+    read_strings: frozenset[str]
     # items and stats that only go up, each capped where comparisons stop telling values
     # apart (see `_rising_caps`); the others read are kept exactly
     caps: dict[tuple[str, str], int]
@@ -207,6 +210,9 @@ class Abstraction:
             read_items=frozenset(items),
             read_stats=frozenset(stats),
             endings=frozenset(f.id for f in content.fragments.values() if f.ending),
+            read_strings=frozenset(node.ref for node in transition_requirements(content)
+                                   if isinstance(node, Compare) and node.subject == "string"
+                                   and node.ref),
         )
 
     def visits_key(self, here: str, visits: dict[str, int]) -> tuple:
@@ -239,6 +245,8 @@ class Abstraction:
                              for i, v in s["stats"].items() if i in self.read_stats)),
                 self.visits_key(here, s["visits"]),
                 frozenset(t for t in s["taken"] if t in taken),
+                tuple(sorted((v, t) for v, t in (s.get("strings") or {}).items()
+                             if v in self.read_strings)),
             )
         return (
             here,
@@ -264,7 +272,7 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
     here, story, points, earned, day, achievements, endings, fired, playthrough = key
     yield "fragment", here
     if story:
-        flags, items, stats, visits, taken = story
+        flags, items, stats, visits, taken, strings = story
         yield "flags set", flags
         for item, n in items:
             yield f"item {item}", n
@@ -277,6 +285,8 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
             yield "fragments visited (count)", count[0]
             yield "fragments visited (which, for visited_count)", tuple(count[1:])
         yield "once-choices taken", taken
+        for var, text in strings:
+            yield f"string {var}", text
     yield "points", points
     yield "points earned", earned
     yield "points today", day

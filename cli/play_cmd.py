@@ -27,13 +27,15 @@ from engine.simulate import record as record_replay
 from engine.simulate import write as write_replay
 from engine.simulate.core import RESTART
 from engine.state import State
-from engine.step import Action, Choose, Outcome, Restart, Start, StepError
+from engine.step import Action, Answer, Choose, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore, UnknownPlayer
 from engine.store.open import shown
 from engine.strings import settled_strings
+from engine.textinput import normalize
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
-        "help.")
+        "help. Where the story asks for text, type it (start it with = if it is one of"
+        " these words).")
 
 
 def _today() -> str:
@@ -71,6 +73,8 @@ class Terminal:
             cost = f" ({c.cost} {self.game.content.manifest.currency.emoji})" if c.cost else ""
             lock = f"  🔒 {c.reason}" if not c.available else ""
             self.say(f"  {i}. {c.label}{cost}{lock}")
+        if screen.asks:
+            self.say("  ✎ type your answer")
         self.say(self.status_line(state))
 
     def apply(self, outcome: Outcome, last: Outcome | None) -> Outcome:
@@ -120,6 +124,8 @@ class Recording:
             self.steps.append(RESTART)
         elif isinstance(action, Choose):
             self.steps.append(f"{before['fragment']}.{action.choice}")
+        elif isinstance(action, Answer):
+            self.steps.append(f"{before['fragment']}.={normalize(action.text)}")
 
     def write(self, game: Game, out: TextIO) -> int:
         try:
@@ -262,7 +268,15 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
             term.say("Saved. Until next time.")
             return 0
         action: Action | None = None
-        if command in ("help", "?", ""):
+        page = render(game, state) if state["fragment"] is not None else None
+        if page is not None and page.asks and (line.startswith("=") or not (
+                command in ("help", "?", "why", "status", "restart")
+                or (command.isdigit() and page.choices))):
+            # the page asks for text: the line is the answer, as typed
+            text = line.rstrip("\r\n")
+            action = Answer(text[1:] if text.startswith("=") else text, state["turn"],
+                            _today())
+        elif command in ("help", "?", ""):
             term.say(HELP)
         elif command == "why":
             for text in explain(game, state, last):

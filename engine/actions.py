@@ -29,7 +29,16 @@ class Restart:
     day: str | None = None
 
 
-Action = Start | Choose | Restart
+@frozen
+class Answer:
+    """The text the player typed for the current fragment's `input`."""
+
+    text: str
+    turn: int | None = None  # the turn the question was asked at; a different one is stale
+    day: str | None = None
+
+
+Action = Start | Choose | Restart | Answer
 
 
 def action_from_json(data: dict[str, Any]) -> Action:
@@ -40,10 +49,18 @@ def action_from_json(data: dict[str, Any]) -> Action:
         return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
     if kind == "restart":
         return Restart(data.get("day"))
+    if kind == "answer":
+        return Answer(str(data.get("text", "")), data.get("turn"), data.get("day"))
     raise ValueError(f"unknown action type {kind!r}")
 
 
-def action_to_json(action: Action) -> dict[str, Any]:
+def action_to_json(action: Action, *, keep_text: bool = True) -> dict[str, Any]:
+    """The JSON form. `keep_text=False` leaves out an answer's text, keeping its length:
+    for the record of a refused answer, which must store nothing of it."""
+    if isinstance(action, Answer):
+        said: dict[str, Any] = ({"text": action.text} if keep_text
+                                else {"length": len(action.text)})
+        return {"type": "answer", **said, "turn": action.turn, "day": action.day}
     if isinstance(action, Choose):
         return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
     return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}

@@ -36,6 +36,7 @@ _CHECKS = [
     # S: schema
     CheckInfo("S001", "schema-violation", E, "A value does not have the shape the format requires."),
     CheckInfo("S002", "inverted-range", E, "A stat's min is above its max, or its initial value lies outside them."),
+    CheckInfo("S003", "invalid-pattern", E, "A text input's pattern is not a valid regular expression."),
     # R: references and identity
     CheckInfo("R001", "duplicate-id", E, "Two declarations share one id."),
     CheckInfo("R002", "unknown-goto", E, "A choice or effect goes to a fragment that does not exist."),

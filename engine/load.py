@@ -19,6 +19,7 @@ from engine.diagnostics import Diagnostic, Loc, Severity
 from engine.forced import cycle_diagnostics
 from engine.gcpause import without_gc
 from engine.model import (
+    INPUT_CHOICE,
     Achievement,
     All,
     AnyOf,
@@ -32,6 +33,7 @@ from engine.model import (
     Flag,
     Fragment,
     Has,
+    Input,
     Item,
     Layout,
     Level,
@@ -370,8 +372,20 @@ class _Builder:
             ending=raw.get("ending"),
             tags=tuple(raw.get("tags", ())),
             image=raw.get("image"),
+            input=self.input(raw["input"], (*path, "input")) if "input" in raw else None,
             loc=self.loc(path, key=True),
         )
+
+    def input(self, raw: dict[str, Any], path: Path_) -> Input:
+        goto = raw.get("goto")
+        targets = (Target(goto, 1, self.loc((*path, "goto"))),) if goto else ()
+        choice = Choice(INPUT_CHOICE, Text(()), targets,
+                        effects=self.effects(raw.get("effects"), (*path, "effects")),
+                        loc=self.loc(path))
+        return Input(raw["into"], choice, raw.get("min_length", 1), raw.get("pattern"),
+                     tuple(raw.get("allowed", ())),
+                     self.opt_text(raw.get("invalid_text"), (*path, "invalid_text")),
+                     self.loc(path), self.loc((*path, "into")))
 
     # -- declarations ----------------------------------------------------------------------
 

@@ -144,6 +144,25 @@ class Choice:
     loc: Loc = field(default=NOWHERE, compare=False)
 
 
+INPUT_CHOICE = "input"  # the choice id an answer to a fragment's `input` is taken as
+
+
+@dataclass(frozen=True)
+class Input:
+    """A fragment's question: the player's text, once valid, is stored in the string
+    variable `into`, and the player goes on as if they had taken `choice` (id `input`: the
+    input's `goto` and `effects`)."""
+
+    into: str
+    choice: Choice
+    min_length: int = 1
+    pattern: str | None = None
+    allowed: tuple[str, ...] = ()  # letters, digits, spaces, punctuation, symbols
+    invalid_text: Text | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+    into_loc: Loc = field(default=NOWHERE, compare=False)
+
+
 @dataclass(frozen=True)
 class Fragment:
     id: str
@@ -155,6 +174,7 @@ class Fragment:
     ending: str | None = None
     tags: tuple[str, ...] = ()
     image: str | None = None
+    input: Input | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
 
     def choice(self, choice_id: str) -> Choice | None:

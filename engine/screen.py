@@ -32,6 +32,7 @@ class Screen:
     choices: tuple[ChoiceView, ...]
     ending: str | None = None
     ending_label: str | None = None
+    asks: bool = False  # the fragment takes a typed answer (its `input`)
 
 
 def variables(content: Content, state: State, locale: str):
@@ -159,6 +160,7 @@ def render(game: Game, state: State) -> Screen:
         choices=buttons(game, state, say_),
         ending=f.ending,
         ending_label=say(state["player"]["locale"], f"ending.{f.ending}") if f.ending else None,
+        asks=f.input is not None,
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from engine.actions import (  # re-exported: the front ends take actions from here
     Action,
+    Answer,
     Choose,
     Restart,
     Start,
@@ -45,9 +46,10 @@ from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
 from engine.strings import changed_string
+from engine.textinput import answer_choice
 
-__all__ = ["Action", "Choose", "Outcome", "Restart", "Start", "StepError", "action_from_json",
-           "action_to_json", "begin", "step"]
+__all__ = ["Action", "Answer", "Choose", "Outcome", "Restart", "Start", "StepError",
+           "action_from_json", "action_to_json", "begin", "step"]
 
 # ---- outcome --------------------------------------------------------------------------
 
@@ -62,6 +64,8 @@ ERROR_CODES = (
     "locked",  # its requirement does not hold
     "cannot-afford",  # its cost is above the balance
     "runaway-chain",  # more than `limits.max_chain` rule firings and moves
+    "no-input",  # an answer where the fragment asks for no text
+    "invalid-input",  # an answer its input refuses (length, characters, pattern, values)
 )
 
 
@@ -450,6 +454,12 @@ def step(game: Game, state: State, action: Action) -> Outcome:
             return rejected
         _new_day(work, action.day)
         cause = f"choice:{current}.{choice.id}"
+    elif isinstance(action, Answer):
+        choice, problem = answer_choice(content, state, action)
+        if problem is not None:
+            return _reject(game, state, *problem)
+        _new_day(work, action.day)
+        cause = f"input:{current}"
     else:
         raise TypeError(f"not an action: {action!r}")
     work["turn"] += 1

@@ -122,7 +122,12 @@ def router() -> Router:
                                    "invalid_button"))
 
     @r.message()
-    async def on_other(message: Message, diana: Diana) -> None:
+    async def on_other(message: Message, bot: Bot, diana: Diana, event_update: Update
+                       ) -> None:
+        text = message.text or ""
+        if message.from_user is not None and not text.startswith("/") and await play.typed(
+                bot, diana, message.from_user, message.chat.id, text, event_update.update_id):
+            return
         state = await _state(message, diana, quiet=True)
         await safe(message.answer(t(play.locale_of(diana, state, message.from_user),
                                     "unknown")), "sendMessage")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 
 from engine.catalog import diag
@@ -11,6 +12,7 @@ from engine.lint.registry import check
 from engine.load import LoadResult
 from engine.model import Compare, Content, Has, StringVar
 from engine.text import unknown_variable, variables
+from engine.textinput import compiled
 from engine.walk import effects, requirements, texts
 
 BUILTIN_EVENTS = (
@@ -78,7 +80,7 @@ def unknown_migration_targets(content: Content, result: LoadResult) -> Iterator[
 @check
 def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for f in content.fragments.values():
-        for c in f.choices:
+        for c in (*f.choices, *((f.input.choice,) if f.input else ())):
             for t in c.targets:
                 if t.to not in content.fragments:
                     yield _unknown("goto target", t.to, content.fragments, t.loc, "R002")
@@ -96,6 +98,9 @@ _EFFECT_NAMESPACE = {
 @check
 def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     spaces = _namespaces(content)
+    for f in content.fragments.values():
+        if f.input is not None and f.input.into not in content.strings:
+            yield _unknown("string variable", f.input.into, content.strings, f.input.into_loc)
     for _, e in effects(content):
         space = _EFFECT_NAMESPACE.get(e.kind)
         if space and e.target not in spaces[space]:
@@ -181,3 +186,18 @@ def _bad_value(var: StringVar, what: str, value: str, loc: Loc) -> Diagnostic:
     return diag("R009", f"{what} a text of {len(value)} characters, longer than the"
                 f" {var.max_length} string variable `{var.id}` holds", loc,
                 "shorten the text, or raise the variable's max_length")
+
+
+@check
+def input_patterns(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    for f in content.fragments.values():
+        ask = f.input
+        if ask is not None and ask.pattern is not None and compiled(ask.pattern) is None:
+            try:
+                re.compile(ask.pattern)
+                why = "it is too complex"
+            except Exception as exc:  # re.error, or the limits of the compiler
+                why = str(exc)
+            yield diag("S003", f"the input of `{f.id}` has pattern `{ask.pattern}`, which is"
+                       f" not a regular expression: {why}", ask.loc,
+                       "write a Python regular expression, e.g. `^[A-Za-z ]+$`")

@@ -45,7 +45,7 @@ def successors(content: Content) -> dict[str, set[str]]:
     succ: dict[str, set[str]] = {}
     for f in content.fragments.values():
         out = set(everywhere)
-        for c in f.choices:
+        for c in (*f.choices, *((f.input.choice,) if f.input else ())):
             out.update(t.to for t in c.targets)
             out.update(e.target for e in c.effects if e.kind == "goto" and e.target)
         out.update(e.target for e in (*f.on_enter, *f.on_first_enter)

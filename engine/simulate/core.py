@@ -3,8 +3,9 @@ and paths (the choice sequences that witnesses and replays are). The canonical s
 is in `engine.simulate.abstraction`.
 
 A *path* is a tuple of steps from a new player's `Start`: `"FRAGMENT.CHOICE"` takes a choice
-(the fragment is where the player must be), `"restart"` restarts at an ending. Steps never
-collide: every choice step has a dot, `restart` has none.
+(the fragment is where the player must be), `"FRAGMENT.=TEXT"` types TEXT into the
+fragment's input, `"restart"` restarts at an ending. Steps never collide: every choice
+and answer step has a dot after the fragment id (ids have none), `restart` has none.
 
 A *target* is a string naming something a simulation can reach: `fragment:ID`,
 `ending:ID`, `choice:FRAGMENT.CHOICE`, `achievement:ID`, `rule:ID`; goals may also name
@@ -21,7 +22,8 @@ from engine.game import Game
 from engine.model import Compare, Content, Has
 from engine.simulate.abstraction import cap_of, transition_requirements
 from engine.state import new_state
-from engine.step import Choose, Outcome, Restart, Start, step
+from engine.step import Answer, Choose, Outcome, Restart, Start, step
+from engine.textinput import sample_answers
 
 RESTART = "restart"
 TARGET_KINDS = ("fragment", "ending", "choice", "achievement", "rule")
@@ -54,12 +56,25 @@ def available(outcome: Outcome) -> list[str]:
 
 
 def action_of(step_: str):
-    return Restart() if step_ == RESTART else Choose(step_.rpartition(".")[2])
+    if step_ == RESTART:
+        return Restart()
+    rest = step_.partition(".")[2]
+    return Answer(rest[1:]) if rest.startswith("=") else Choose(rest)
+
+
+def is_answer(step_: str) -> bool:
+    return step_.partition(".")[2].startswith("=")
+
+
+def answer_steps(content: Content, fragment_id: str) -> list[str]:
+    """The answers the simulator types at a fragment (none without an input)."""
+    f = content.fragments[fragment_id]
+    return [f"{fragment_id}.={v}" for v in sample_answers(content, f)] if f.input else []
 
 
 def hits(outcome: Outcome, step_: str | None = None) -> Iterator[str]:
     """The targets an outcome reaches (the step that produced it, for `choice:` targets)."""
-    if step_ is not None and step_ != RESTART:
+    if step_ is not None and step_ != RESTART and not is_answer(step_):
         yield f"choice:{step_}"
     for e in outcome.events:
         if e.type == "enter":

@@ -36,6 +36,7 @@ from engine.simulate.core import (
     RESTART,
     Witness,
     action_of,
+    answer_steps,
     auto_playthroughs,
     hits,
     reached,
@@ -301,6 +302,7 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                 elif s["points"] > cs.best_points:
                     cs.best_points = s["points"]
                     cs.best_reason = lock_reason(game, s, here, c.id)
+            moves += answer_steps(content, here)
             if not moves:
                 dead.add(idx)
                 if here not in dead_at:  # breadth first: the shortest path to one there

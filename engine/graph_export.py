@@ -34,6 +34,7 @@ from engine.model import (
     Requirement,
     Rule,
     Target,
+    VarRef,
 )
 
 CMP_SYMBOLS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "=", "ne": "≠"}
@@ -110,7 +111,9 @@ def parse_coverage(data: Any) -> Coverage:
 # ---- summaries --------------------------------------------------------------------------
 
 
-def _num(n: float | str) -> str:
+def _num(n: float | str | VarRef) -> str:
+    if isinstance(n, VarRef):
+        return f"stat {n.stat}"
     if isinstance(n, str):  # a string variable's value
         return f'"{n}"'
     return str(int(n)) if float(n).is_integer() else str(n)

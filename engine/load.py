@@ -46,6 +46,7 @@ from engine.model import (
     StringVar,
     Target,
     Text,
+    VarRef,
     frozen_map,
 )
 from engine.schema import kind_of, validate
@@ -286,8 +287,10 @@ class _Builder:
             if isinstance(value, str):
                 return Compare(key, value, (("gte", 1),), here)
             ref_key = "fragment" if key == "visited" else "id"
-            cmp = self.comparison({k: v for k, v in value.items() if k != ref_key})
-            return Compare(key, value[ref_key], cmp or (("gte", 1),), self.loc((*p, ref_key)))
+            cmp = tuple((op, self.operand(v, (*p, op))) for op, v in self.comparison(
+                {k: v for k, v in value.items() if k != ref_key}))
+            return Compare(key, value[ref_key], cmp or (("gte", 1),), self.loc((*p, ref_key)),
+                           dynamic=any(isinstance(v, VarRef) for _, v in cmp))
         raise AssertionError(f"schema let through requirement {key}")
 
     def effect(self, raw: dict[str, Any], path: Path_) -> Effect:
@@ -308,13 +311,29 @@ class _Builder:
                               target_loc=self.loc((*p, "item")), **common)
             return Effect(kind, target=value, amount=1, target_loc=self.loc(p), **common)
         if kind == "stat":
-            (op,) = [k for k in value if k in ("add", "sub", "set")]
-            return Effect(kind, target=value["id"], amount=value[op], op=op,
+            (op,) = [k for k in value if k in ("add", "sub", "set", "mul", "clamp")]
+            if op == "clamp":
+                bounds = value[op]
+                return Effect(kind, target=value["id"], op=op,
+                              low=self.operand(bounds.get("min"), (*p, op, "min")),
+                              high=self.operand(bounds.get("max"), (*p, op, "max")),
+                              target_loc=self.loc((*p, "id")), **common)
+            operand = self.operand(value[op], (*p, op))
+            if isinstance(operand, VarRef):
+                return Effect(kind, target=value["id"], op=op, source=operand,
+                              target_loc=self.loc((*p, "id")), **common)
+            return Effect(kind, target=value["id"], amount=operand, op=op,
                           target_loc=self.loc((*p, "id")), **common)
         if kind == "string":
             return Effect(kind, target=value["id"], op="set", text=value["set"],
                           target_loc=self.loc((*p, "id")), **common)
         return Effect(kind, target=value, target_loc=self.loc(p), **common)
+
+    def operand(self, raw: Any, path: Path_) -> Any:
+        """A number as it is; `{stat: ID}` as a VarRef (None stays None)."""
+        if isinstance(raw, dict):
+            return VarRef(raw["stat"], self.loc((*path, "stat")))
+        return raw
 
     def effects(self, raw: list[Any] | None, path: Path_) -> tuple[Effect, ...]:
         return tuple(self.effect(e, (*path, i)) for i, e in enumerate(raw or ()))

@@ -42,7 +42,19 @@ class Text:
 # ---- requirements ---------------------------------------------------------------------
 
 
-# ((op, value), ...), all must hold; the values are texts for a string variable
+@dataclass(frozen=True)
+class VarRef:
+    """Another stat's value where a number could stand: `{stat: loot}` in an effect's
+    operand or a comparison."""
+
+    stat: str
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+Operand = float | VarRef
+
+# ((op, value), ...), all must hold; a value is a number, a VarRef (stat comparisons), or
+# a text (string variables)
 Comparison = tuple[tuple[str, Any], ...]
 
 
@@ -74,6 +86,10 @@ class Compare:
     ref: str | None
     cmp: Comparison
     loc: Loc = field(default=NOWHERE, compare=False)
+    dynamic: bool = False  # some value of `cmp` is a VarRef, read at the state
+
+    def refs(self) -> tuple[VarRef, ...]:
+        return tuple(v for _, v in self.cmp if isinstance(v, VarRef)) if self.dynamic else ()
 
 
 @dataclass(frozen=True)
@@ -97,8 +113,9 @@ class Effect:
     goto, emit.
 
     `target` is the flag, item, stat, string variable, achievement, fragment or event id;
-    `amount` the points or count or stat operand; `op` the stat operation (add, sub, set);
-    `text` the value a `string` effect stores.
+    `amount` the points or count or stat operand; `op` the stat operation (add, sub, set,
+    mul, clamp); `source` another stat read as the operand instead of `amount`; `low` and
+    `high` a clamp's bounds; `text` the value a `string` effect stores.
     """
 
     kind: str
@@ -109,8 +126,15 @@ class Effect:
     cond: Requirement | None = None
     chance: float | None = None
     text: str | None = None
+    source: VarRef | None = None
+    low: Operand | None = None
+    high: Operand | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
     target_loc: Loc = field(default=NOWHERE, compare=False)
+
+    def refs(self) -> tuple[VarRef, ...]:
+        """The stats this effect reads (its operand, a clamp's bounds)."""
+        return tuple(v for v in (self.source, self.low, self.high) if isinstance(v, VarRef))
 
 
 # ---- story -----------------------------------------------------------------------------

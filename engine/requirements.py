@@ -9,6 +9,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+from engine.expressions import resolved
 from engine.messages import CMP_SYMBOLS, say
 from engine.model import All, AnyOf, Compare, Comparison, Content, Has, Requirement
 from engine.strings import string_value
@@ -60,7 +61,8 @@ def holds(req: Requirement | None, content: Content, state: State) -> bool:
     if req is None:
         return True
     if isinstance(req, Compare):
-        return compare(quantity(content, state, req.subject, req.ref), req.cmp)
+        cmp = resolved(content, state, req.cmp) if req.dynamic else req.cmp
+        return compare(quantity(content, state, req.subject, req.ref), cmp)
     if isinstance(req, Has):
         if req.subject == "role":
             return state["player"]["role"] == req.ref
@@ -89,7 +91,9 @@ def _compare_reason(req: Compare, content: Content, state: State, locale: str) -
         return say(locale, f"string.{op}", name=name, value=want)
     have = quantity(content, state, req.subject, req.ref)
     have = int(have) if float(have).is_integer() else have
-    (op, n), *_ = [(op, n) for op, n in req.cmp if not _OPS[op](have, n)] or req.cmp
+    cmp = resolved(content, state, req.cmp) if req.dynamic else req.cmp
+    (op, n), *_ = [(op, n) for op, n in cmp if not _OPS[op](have, n)] or cmp
+    n = int(n) if float(n).is_integer() else n
     simple = op == "gte"
     currency = _name(content.manifest.currency.name, locale, content)
     if req.subject == "points":

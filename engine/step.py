@@ -37,6 +37,7 @@ from engine.actions import (  # re-exported: the front ends take actions from he
     action_from_json,
     action_to_json,
 )
+from engine.expressions import stat_result
 from engine.frozen import frozen
 from engine.game import Game
 from engine.messages import say
@@ -220,7 +221,7 @@ class _Turn:
         elif kind == "stat":
             stat = self.content.stats[target]
             old = s["stats"].get(target, stat.initial)
-            new = {"add": old + e.amount, "sub": old - e.amount, "set": e.amount}[e.op or "set"]
+            new = stat_result(self.content, s, e, old)
             new = bounded(old, stat.clamp(new))
             if new != old:
                 s["stats"] = {**s["stats"], target: new}

@@ -105,7 +105,14 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
         space = _EFFECT_NAMESPACE.get(e.kind)
         if space and e.target not in spaces[space]:
             yield _unknown(space, str(e.target), spaces[space], e.target_loc)
+    for _, e in effects(content):
+        for v in e.refs():
+            if v.stat not in content.stats:
+                yield _unknown("stat", v.stat, content.stats, v.loc)
     for _, r in requirements(content):
+        for v in r.refs() if isinstance(r, Compare) else ():
+            if v.stat not in content.stats:
+                yield _unknown("stat", v.stat, content.stats, v.loc)
         if isinstance(r, Has | Compare) and r.ref is not None:
             space = {"visited": "fragment", "string": "string variable"}.get(r.subject,
                                                                            r.subject)

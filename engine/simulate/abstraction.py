@@ -86,6 +86,8 @@ def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str
             items.add(node.ref)
         elif isinstance(node, Compare) and node.subject == "stat" and node.ref:
             stats.add(node.ref)
+        if isinstance(node, Compare):  # the other side of a comparison between stats
+            stats.update(v.stat for v in node.refs())
     for r in content.rules:
         filters = dict(r.filters)
         if r.event == "flag":
@@ -94,6 +96,16 @@ def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str
             items.update([filters["item"]] if "item" in filters else content.items)
         elif r.event == "stat":
             stats.update([filters["stat"]] if "stat" in filters else content.stats)
+    # a stat read from another (`add: {stat: loot}`) passes on the need: loot decides too
+    feeds = [(e.target, {v.stat for v in e.refs()}) for _, e in effects(content)
+             if e.kind == "stat" and e.refs()]
+    grew = True
+    while grew:
+        grew = False
+        for target, sources in feeds:
+            if target in stats and not sources <= stats:
+                stats |= sources
+                grew = True
     return flags, items, stats
 
 
@@ -108,11 +120,19 @@ def _rising_caps(content: Content) -> dict[tuple[str, str], int]:
     stopped by the stat's `max` (no event), which the cap does not keep. (Totals stay far
     below the engine's bound of 10^18, where a `give` would add less.)"""
     consts: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for node in transition_requirements(content):
-        if isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
-            consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
     falls: set[tuple[str, str]] = set()
+    for node in transition_requirements(content):
+        if isinstance(node, Compare) and node.dynamic:
+            # compared with another stat: both sides matter exactly
+            falls.update(("stat", sid) for sid in (node.ref, *(v.stat for v in node.refs())))
+        elif isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
+            consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
     for _, e in effects(content):
+        # an operand read from another stat, a product or a clamp may lower the value, and
+        # the stats read by it decide exactly how much
+        falls.update(("stat", v.stat) for v in e.refs())
+        if e.kind == "stat" and e.target and (e.op in ("mul", "clamp") or e.source):
+            falls.add(("stat", e.target))
         if e.kind == "take" and e.target:
             falls.add(("item", e.target))
         # (no op is a `set`: its result does not depend on the value before)

@@ -7,6 +7,7 @@ bury the real error under follow-on noise.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from collections.abc import Callable
@@ -247,6 +248,9 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.default_locale = "en"
         self.file: SourceFile = manifest
+        self.raw_includes: dict[str, tuple[SourceFile, dict[str, Any]]] = {}
+        self.built_includes: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.building: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -341,10 +345,12 @@ class _Builder:
     def paragraphs(self, raw: Any, path: Path_) -> tuple[Paragraph, ...]:
         items = raw if isinstance(raw, list) else [raw]
         base = path if not isinstance(raw, list) else None
-        out = []
+        out: list[Paragraph] = []
         for i, item in enumerate(items):
             p = base if base is not None else (*path, i)
-            if isinstance(item, dict) and "if" in item and "text" in item:
+            if isinstance(item, dict) and "include" in item:
+                out.extend(self.included(item["include"], "text", (*p, "include")))
+            elif isinstance(item, dict) and "if" in item and "text" in item:
                 out.append(Paragraph(
                     self.text(item["text"], (*p, "text")),
                     self.requirement(item["if"], (*p, "if")),
@@ -385,9 +391,11 @@ class _Builder:
             title=self.opt_text(raw.get("title"), (*path, "title")),
             on_enter=self.effects(raw.get("on_enter"), (*path, "on_enter")),
             on_first_enter=self.effects(raw.get("on_first_enter"), (*path, "on_first_enter")),
-            choices=tuple(
-                self.choice(c, (*path, "choices", i)) for i, c in enumerate(raw.get("choices", ()))
-            ),
+            choices=tuple(c for i, raw_c in enumerate(raw.get("choices", ()))
+                          for c in (self.included(raw_c["include"], "choices",
+                                                  (*path, "choices", i, "include"))
+                                    if "include" in raw_c
+                                    else (self.choice(raw_c, (*path, "choices", i)),))),
             ending=raw.get("ending"),
             tags=tuple(raw.get("tags", ())),
             image=raw.get("image"),
@@ -405,6 +413,58 @@ class _Builder:
                      tuple(raw.get("allowed", ())),
                      self.opt_text(raw.get("invalid_text"), (*path, "invalid_text")),
                      self.loc(path), self.loc((*path, "into")))
+
+    # -- includes --------------------------------------------------------------------------
+
+    def collect_includes(self) -> None:
+        """Every `includes:` entry of every story file, before any fragment is built (a
+        fragment may include what a later file declares)."""
+        for f in self.files:
+            data = f.data if isinstance(f.data, dict) else {}
+            for iid, raw in (data.get("includes") or {}).items():
+                first = self.raw_includes.get(iid)
+                if first is not None:
+                    here = f.loc(("includes", iid), key=True)
+                    where = first[0].loc(("includes", iid), key=True)
+                    self.problems.append(diag(
+                        "R001", f"include `{iid}` is declared twice (first at {where})", here,
+                        "give one of them another id"))
+                    continue
+                self.raw_includes[iid] = (f, raw)
+
+    def included(self, iid: str, kind: str, path: Path_) -> tuple[Any, ...]:
+        """The paragraphs (`kind` "text") or choices of include `iid`, built once, with
+        the locations of their declaration; () with a diagnostic when there is none."""
+        entry = self.raw_includes.get(iid)
+        if entry is None or kind not in entry[1]:
+            known = [i for i, (_, raw) in self.raw_includes.items() if kind in raw]
+            close = difflib.get_close_matches(iid, known, n=1)
+            what = "text block" if kind == "text" else "set of choices"
+            self.problems.append(diag(
+                "R004", f"unknown include `{iid}` (no {what} is declared with that id)",
+                self.loc(path), f"did you mean `{close[0]}`?" if close else
+                f"declare it under `includes:` in a story file: `{iid}: {{{kind}: ...}}`"))
+            return ()
+        if iid in self.building:
+            self.problems.append(diag(
+                "R004", f"include `{iid}` includes itself", self.loc(path),
+                "an include holds paragraphs or choices, not other includes"))
+            return ()
+        hit = self.built_includes.get((iid, kind))
+        if hit is None:
+            source, raw = entry
+            here, self.file = self.file, source
+            self.building.add(iid)
+            try:
+                p = ("includes", iid, kind)
+                hit = (self.paragraphs(raw[kind], p) if kind == "text" else tuple(
+                    c for i, rc in enumerate(raw[kind])
+                    for c in ((self.choice(rc, (*p, i)),) if "include" not in rc else ())))
+            finally:
+                self.file = here
+                self.building.discard(iid)
+            self.built_includes[(iid, kind)] = hit
+        return hit
 
     # -- declarations ----------------------------------------------------------------------
 
@@ -451,6 +511,7 @@ class _Builder:
 
     def build(self, digest: str) -> Content:
         manifest = self.manifest()
+        self.collect_includes()
         fragments: dict[str, Fragment] = {}
         achievements: dict[str, Achievement] = {}
         items: dict[str, Item] = {}

@@ -27,6 +27,7 @@ from bot.i18n import LANGUAGE_NAMES, pick_locale, t
 from bot.keyboards import (
     ChoiceCb,
     KeepCb,
+    MenuCb,
     PageCb,
     RestartCb,
     content_tag,
@@ -46,7 +47,7 @@ from bot.telegram import (
 )
 from engine.screen import Screen, buttons, render
 from engine.state import State
-from engine.step import Action, Answer, Choose, Restart, Start
+from engine.step import Action, Answer, Choose, Menu, Restart, Start
 from engine.store import ActionResult, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
@@ -363,6 +364,29 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
         await answered
 
 
+async def menu(bot: Bot, diana: Diana, query: CallbackQuery, cb: MenuCb) -> None:
+    """A menu button: open the page's menu at `cb.index`, or (-1) go back from a menu."""
+    live = await page_button(bot, diana, query, cb.turn, cb.tag)
+    if live is None:
+        return
+    state, locale, chat_id = live
+    player = diana.player_id(query.from_user.id)
+    screen = render(diana.game, state)
+    if not ((cb.index == -1 and screen.back) or 0 <= cb.index < len(screen.menus)):
+        await answer(query, t(locale, "invalid_button"))
+        return
+    target = None if cb.index == -1 else screen.menus[cb.index][0]
+    answered = asyncio.ensure_future(answer(query))
+    try:
+        async with diana.lock(player):
+            result = await apply(diana, player, Menu(target, cb.turn, today()),
+                                 query_key(query))
+            await report(bot, diana, chat_id, player, result, locale,
+                         moved_from=editable(query))
+    finally:
+        await answered
+
+
 async def flip(bot: Bot, diana: Diana, query: CallbackQuery, cb: PageCb) -> None:
     """more… / back: the tapped page shows another keyboard page of its choices. The game
     does not move: no store action, only the keyboard is edited."""
@@ -468,4 +492,5 @@ async def keep(bot: Bot, diana: Diana, query: CallbackQuery, cb: KeepCb) -> None
                                          message_id=msg.message_id), "editMessageText")
 
 
-__all__ = ["StoreError", "answer", "choose", "flip", "keep", "restart", "start", "typed"]
+__all__ = ["StoreError", "answer", "choose", "flip", "keep", "menu", "restart", "start",
+           "typed"]

@@ -8,6 +8,7 @@ action under a fresh key, acknowledged after COMMIT, so the same file serves the
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +28,15 @@ from engine.simulate import record as record_replay
 from engine.simulate import write as write_replay
 from engine.simulate.core import RESTART
 from engine.state import State
-from engine.step import Action, Answer, Choose, Outcome, Restart, Start, StepError
+from engine.step import Action, Answer, Choose, Menu, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore, UnknownPlayer
 from engine.store.open import shown
 from engine.strings import settled_strings
 from engine.textinput import normalize
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
-        "help. Where the story asks for text, type it (start it with = if it is one of"
-        " these words).")
+        "help; m1, m2… open a menu, back leaves it. Where the story asks for text, type it"
+        " (start it with = if it is one of these words).")
 
 
 def _today() -> str:
@@ -75,6 +76,11 @@ class Terminal:
             self.say(f"  {i}. {c.label}{cost}{lock}")
         if screen.asks:
             self.say("  ✎ type your answer")
+        if screen.back:
+            self.say("  b. ↩ back")
+        if screen.menus:
+            self.say("  menus: " + " · ".join(f"{label} (m{i})"
+                                             for i, (_, label) in enumerate(screen.menus, 1)))
         self.say(self.status_line(state))
 
     def apply(self, outcome: Outcome, last: Outcome | None) -> Outcome:
@@ -126,6 +132,8 @@ class Recording:
             self.steps.append(f"{before['fragment']}.{action.choice}")
         elif isinstance(action, Answer):
             self.steps.append(f"{before['fragment']}.={normalize(action.text)}")
+        elif isinstance(action, Menu):
+            self.steps.append(f"{before['fragment']}.@{action.menu or ''}")
 
     def write(self, game: Game, out: TextIO) -> int:
         try:
@@ -270,7 +278,8 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
         action: Action | None = None
         page = render(game, state) if state["fragment"] is not None else None
         if page is not None and page.asks and (line.startswith("=") or not (
-                command in ("help", "?", "why", "status", "restart")
+                command in ("help", "?", "why", "status", "restart", "b", "back")
+                or re.fullmatch(r"m\d+", command)
                 or (command.isdigit() and page.choices))):
             # the page asks for text: the line is the answer, as typed
             text = line.rstrip("\r\n")
@@ -285,6 +294,10 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
             term.status(state)
         elif command == "restart":
             action = Restart(_today())
+        elif page is not None and ((command in ("b", "back") and page.back) or (re.fullmatch(
+                r"m\d+", command) and 1 <= int(command[1:]) <= len(page.menus))):
+            menu = None if command in ("b", "back") else page.menus[int(command[1:]) - 1][0]
+            action = Menu(menu, state["turn"], _today())
         elif command.isdigit():
             screen = render(game, state)
             n = int(command)

@@ -38,7 +38,17 @@ class Answer:
     day: str | None = None
 
 
-Action = Start | Choose | Restart | Answer
+@frozen
+class Menu:
+    """Open the menu fragment `menu` from the current page, or, with None, go back from a
+    menu to the page it was opened from."""
+
+    menu: str | None
+    turn: int | None = None
+    day: str | None = None
+
+
+Action = Start | Choose | Restart | Answer | Menu
 
 
 def action_from_json(data: dict[str, Any]) -> Action:
@@ -51,6 +61,9 @@ def action_from_json(data: dict[str, Any]) -> Action:
         return Restart(data.get("day"))
     if kind == "answer":
         return Answer(str(data.get("text", "")), data.get("turn"), data.get("day"))
+    if kind == "menu":
+        menu = data.get("menu")
+        return Menu(None if menu is None else str(menu), data.get("turn"), data.get("day"))
     raise ValueError(f"unknown action type {kind!r}")
 
 
@@ -61,6 +74,8 @@ def action_to_json(action: Action, *, keep_text: bool = True) -> dict[str, Any]:
         said: dict[str, Any] = ({"text": action.text} if keep_text
                                 else {"length": len(action.text)})
         return {"type": "answer", **said, "turn": action.turn, "day": action.day}
+    if isinstance(action, Menu):
+        return {"type": "menu", "menu": action.menu, "turn": action.turn, "day": action.day}
     if isinstance(action, Choose):
         return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
     return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}

@@ -400,6 +400,8 @@ class _Builder:
             tags=tuple(raw.get("tags", ())),
             image=raw.get("image"),
             input=self.input(raw["input"], (*path, "input")) if "input" in raw else None,
+            menu=self.text(raw["menu"]["label"], (*path, "menu", "label"))
+            if "menu" in raw else None,
             loc=self.loc(path, key=True),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -199,6 +200,7 @@ class Fragment:
     tags: tuple[str, ...] = ()
     image: str | None = None
     input: Input | None = None
+    menu: Text | None = None  # a menu's button label: the fragment opens from any page
     loc: Loc = field(default=NOWHERE, compare=False)
 
     def choice(self, choice_id: str) -> Choice | None:
@@ -372,6 +374,11 @@ class Content:
     @property
     def version(self) -> str:
         return self.manifest.version
+
+    @cached_property
+    def menus(self) -> tuple[str, ...]:
+        """The menu fragments, in content order."""
+        return tuple(f.id for f in self.fragments.values() if f.menu is not None)
 
     def level_for(self, earned: int) -> Level | None:
         reached = [lv for lv in self.manifest.levels if earned >= lv.points]

@@ -33,6 +33,8 @@ class Screen:
     ending: str | None = None
     ending_label: str | None = None
     asks: bool = False  # the fragment takes a typed answer (its `input`)
+    menus: tuple[tuple[str, str], ...] = ()  # (menu id, button label) that open from here
+    back: bool = False  # a menu: a back button returns to the page it was opened from
 
 
 def variables(content: Content, state: State, locale: str):
@@ -161,6 +163,9 @@ def render(game: Game, state: State) -> Screen:
         ending=f.ending,
         ending_label=say(state["player"]["locale"], f"ending.{f.ending}") if f.ending else None,
         asks=f.input is not None,
+        menus=tuple((m, say_(content.fragments[m].menu)) for m in content.menus
+                    if m != f.id),  # type: ignore[arg-type]
+        back=f.menu is not None and state.get("menu_from") in content.fragments,
     )
 
 

@@ -23,6 +23,7 @@ def story_state(content: Content) -> dict[str, Any]:
         "strings": initial_strings(content),
         "visits": {},
         "taken": [],
+        "menu_from": None,  # the page a menu returns to, while the player is in one
     }
 
 

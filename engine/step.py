@@ -32,6 +32,7 @@ from engine.actions import (  # re-exported: the front ends take actions from he
     Action,
     Answer,
     Choose,
+    Menu,
     Restart,
     Start,
     action_from_json,
@@ -40,6 +41,7 @@ from engine.actions import (  # re-exported: the front ends take actions from he
 from engine.expressions import stat_result
 from engine.frozen import frozen
 from engine.game import Game
+from engine.menus import menu_change, return_point
 from engine.messages import say
 from engine.model import Choice, Effect, Fragment
 from engine.numbers import bounded
@@ -49,7 +51,7 @@ from engine.state import State, draw, new_state, story_state
 from engine.strings import changed_string
 from engine.textinput import answer_choice
 
-__all__ = ["Action", "Answer", "Choose", "Outcome", "Restart", "Start", "StepError",
+__all__ = ["Action", "Answer", "Choose", "Menu", "Outcome", "Restart", "Start", "StepError",
            "action_from_json", "action_to_json", "begin", "step"]
 
 # ---- outcome --------------------------------------------------------------------------
@@ -67,6 +69,7 @@ ERROR_CODES = (
     "runaway-chain",  # more than `limits.max_chain` rule firings and moves
     "no-input",  # an answer where the fragment asks for no text
     "invalid-input",  # an answer its input refuses (length, characters, pattern, values)
+    "unknown-menu",  # not a menu, already open, or going back from outside the menus
 )
 
 
@@ -309,6 +312,7 @@ class _Turn:
     def enter(self, fragment_id: str, cause: str) -> None:
         s = self.state
         f: Fragment = self.content.fragments[fragment_id]
+        s["menu_from"] = return_point(self.content, s, fragment_id)
         s["fragment"] = fragment_id
         first = fragment_id not in s["visits"]
         s["visits"] = {**s["visits"], fragment_id: s["visits"].get(fragment_id, 0) + 1}
@@ -455,6 +459,11 @@ def step(game: Game, state: State, action: Action) -> Outcome:
             return rejected
         _new_day(work, action.day)
         cause = f"choice:{current}.{choice.id}"
+    elif isinstance(action, Menu):
+        moved, problem = menu_change(content, state, action)
+        if moved is None:
+            return _reject(game, state, *(problem or ("unknown-menu", "not a menu")))
+        return Outcome(moved, render(game, moved))
     elif isinstance(action, Answer):
         choice, problem = answer_choice(content, state, action)
         if problem is not None:

@@ -409,7 +409,8 @@ def test_text_input_in_the_bot_answers_hostile_text_and_stores_nothing(tmp_path)
         before = p.count()
         p.tap(page, "Give him a false name")
         asked = p.wait_messages(before)[-1]
-        assert "Send your answer as a message" in asked.shown and not asked.buttons()
+        assert "Send your answer as a message" in asked.shown
+        assert asked.button_texts() == ["🎭 Your card"]  # no choices: only the menu
 
         def alias_and_turn() -> tuple[str, int]:
             with SyncStore.open(bot.db, sample_game()) as store:

@@ -21,6 +21,7 @@ from engine.step import (
     ERROR_CODES,
     Answer,
     Choose,
+    Menu,
     Restart,
     Start,
     action_from_json,
@@ -184,6 +185,7 @@ def test_every_error_code(mini, tmp_path):
     assert "limits.max_chain" in out.error.message and "more than 10" in out.error.message
     assert out.screen is not None and out.screen.fragment == "a"
     check(s, Answer("x"), "no-input")
+    check(s, Menu("lamp"), "unknown-menu")
     asks = write_story(tmp_path / "ask", """\
         fragments:
           a:

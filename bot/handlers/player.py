@@ -14,6 +14,7 @@ from bot.keyboards import (
     ChoiceCb,
     KeepCb,
     LangCb,
+    MenuCb,
     PageCb,
     RestartCb,
     board_keyboard,
@@ -87,6 +88,11 @@ def router() -> Router:
     async def on_page(query: CallbackQuery, callback_data: PageCb, bot: Bot,
                       diana: Diana) -> None:
         await play.flip(bot, diana, query, callback_data)
+
+    @r.callback_query(MenuCb.filter())
+    async def on_menu(query: CallbackQuery, callback_data: MenuCb, bot: Bot,
+                      diana: Diana) -> None:
+        await play.menu(bot, diana, query, callback_data)
 
     @r.callback_query(RestartCb.filter())
     async def on_restart_button(query: CallbackQuery, callback_data: RestartCb, bot: Bot,

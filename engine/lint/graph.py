@@ -42,9 +42,10 @@ def reachable_from(content: Content, starts: set[str]) -> set[str]:
 
 
 def reachable_fragments(content: Content) -> set[str]:
-    """Fragments reachable from start (or a rule's goto) through gotos."""
+    """Fragments reachable from start (or a rule's goto, or a menu) through gotos."""
     rule_gotos = {str(e.target) for r in content.rules for e in r.then if e.kind == "goto"}
-    return reachable_from(content, {content.manifest.start, *rule_gotos})
+    # a menu opens from any page
+    return reachable_from(content, {content.manifest.start, *rule_gotos, *content.menus})
 
 
 @check
@@ -80,7 +81,7 @@ def dead_ends_and_endings(content: Content, result: LoadResult) -> Iterator[Diag
         # Story effects cannot `goto` (the schema allows it in rules only), so the one way
         # out of a fragment without choices is a rule that fires on every entry into it and
         # always moves the player on.
-        if f.ending is None and not f.choices and f.input is None \
+        if f.ending is None and not f.choices and f.input is None and f.menu is None \
                 and not _rule_moves_on(content, f):
             yield diag("G002", f"fragment `{f.id}` has no choices and is not an ending", f.loc,
                        "add a choice, or mark it `ending: good|bad|neutral|secret`")

@@ -42,6 +42,7 @@ def successors(content: Content) -> dict[str, set[str]]:
     over-approximates, which is the safe side for every use."""
     everywhere = {e.target for o, e in effects(content)
                   if e.kind == "goto" and o.rule is not None and e.target}
+    everywhere.update(content.menus)  # a menu opens from any page
     succ: dict[str, set[str]] = {}
     for f in content.fragments.values():
         out = set(everywhere)
@@ -127,10 +128,12 @@ def _rising_caps(content: Content) -> dict[tuple[str, str], int]:
             falls.update(("stat", sid) for sid in (node.ref, *(v.stat for v in node.refs())))
         elif isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
             consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
+    read_stats = _read_story_variables(content)[2]
     for _, e in effects(content):
         # an operand read from another stat, a product or a clamp may lower the value, and
-        # the stats read by it decide exactly how much
-        falls.update(("stat", v.stat) for v in e.refs())
+        # when that value is read, the stats it is computed from decide exactly how much
+        if e.target in read_stats:
+            falls.update(("stat", v.stat) for v in e.refs())
         if e.kind == "stat" and e.target and (e.op in ("mul", "clamp") or e.source):
             falls.add(("stat", e.target))
         if e.kind == "take" and e.target:
@@ -188,6 +191,7 @@ class Abstraction:
     # items and stats that only go up, each capped where comparisons stop telling values
     # apart (see `_rising_caps`); the others read are kept exactly
     caps: dict[tuple[str, str], int]
+    menus: frozenset[str] = frozenset()  # in a menu, the key keeps the page it returns to
 
     @classmethod
     def of(cls, content: Content, playthrough_limit: int | None = None) -> Abstraction:
@@ -230,6 +234,7 @@ class Abstraction:
             read_items=frozenset(items),
             read_stats=frozenset(stats),
             endings=frozenset(f.id for f in content.fragments.values() if f.ending),
+            menus=frozenset(content.menus),
             read_strings=frozenset(node.ref for node in transition_requirements(content)
                                    if isinstance(node, Compare) and node.subject == "string"
                                    and node.ref),
@@ -252,10 +257,12 @@ class Abstraction:
     def key(self, s: State) -> tuple:
         points = s["points"] if self.points_cap is None else min(s["points"], self.points_cap)
         here = s["fragment"]
-        if here in self.endings:
+        # in a menu, the page it returns to decides the future as much as the menu does
+        back = s.get("menu_from") if here in self.menus else None
+        if here in self.endings or back in self.endings:
             story: tuple = ()
         else:
-            taken = self.once_choices[here]
+            taken = self.once_choices[here] | self.once_choices.get(back or here, frozenset())
             caps = self.caps
             story = (
                 tuple(f for f in s["flags"] if f in self.read_flags),
@@ -263,13 +270,13 @@ class Abstraction:
                              for i, n in s["items"].items() if i in self.read_items)),
                 tuple(sorted((i, min(v, caps.get(("stat", i), v)))
                              for i, v in s["stats"].items() if i in self.read_stats)),
-                self.visits_key(here, s["visits"]),
+                self.visits_key(back or here, s["visits"]),
                 frozenset(t for t in s["taken"] if t in taken),
                 tuple(sorted((v, t) for v, t in (s.get("strings") or {}).items()
                              if v in self.read_strings)),
             )
         return (
-            here,
+            (here, back) if back else here,
             story,
             points,
             min(s["earned"], self.earned_cap),

@@ -34,6 +34,7 @@ from engine.simulate.core import (
     begin,
     hits,
     is_answer,
+    menu_steps,
 )
 from engine.step import Outcome, step
 
@@ -138,6 +139,7 @@ def random_runs(game: Game, *, runs: int = 10_000, seed: int = 0, policy: str = 
                 options = [f"{here}.{c.id}" for c in outcome.screen.choices if c.available] \
                     if outcome.screen else []
                 options += answer_steps(content, here)
+                options += menu_steps(content, state)
                 if not options:
                     result = "dead-end"
                     if len(report.dead_ends) < keep:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stepkit import SAMPLE, write_story
+from stepkit import SAMPLE, load_game, write_story
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -131,3 +131,25 @@ def test_bot_menu_button_opens_the_menu_and_back_returns(tmp_path):
         again = p.wait_page(before)
         assert "The Invitation" in again.shown and "Step into the waiting car" in str(
             again.button_texts())
+
+
+def test_a_save_in_a_menu_whose_page_is_gone_restarts_and_a_renamed_one_follows(
+        game, tmp_path):
+    from engine.migrate import RENAMED, RESTARTED, migrate_state
+
+    s = step(game, at_b(game), Menu("codex")).state
+    for name, extra, how, back_to in (("cut", "", RESTARTED, None),
+                                      ("renamed", "migrate: {b: b2}\n", RENAMED, "b2")):
+        (tmp_path / name).mkdir()
+        write_story(tmp_path / name, STORY.replace("goto: b}", "goto: b2}").replace(
+            "  b:\n", "  b2:\n"), "stats:\n  x: {}\n")
+        manifest = tmp_path / name / "game.yaml"
+        manifest.write_text(manifest.read_text() + extra)
+        v2 = load_game(tmp_path / name)
+        new, m = migrate_state(v2, {**s, "content_version": "1.0.0"})
+        assert m is not None and m.how == how, name
+        if back_to is None:
+            assert new["fragment"] == "a" and new["menu_from"] is None
+        else:
+            assert (new["fragment"], new["menu_from"]) == ("codex", "b2")
+            assert step(v2, new, Menu(None)).state["fragment"] == "b2"

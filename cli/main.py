@@ -12,6 +12,7 @@ from cli import (
     db_cmd,
     fmt_cmd,
     graph_cmd,
+    import_cmd,
     lint_cmd,
     new_cmd,
     play_cmd,
@@ -109,6 +110,7 @@ app.command("stats")(stats_cmd.command)
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(bot_cmd.app, name="bot")
+app.add_typer(import_cmd.app, name="import")
 
 
 if __name__ == "__main__":

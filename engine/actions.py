@@ -27,6 +27,9 @@ class Choose:
 @frozen
 class Restart:
     day: str | None = None
+    # the turn the button was shown at; a different one is stale (a double tap, or a copy
+    # handled by another bot worker after the first restarted)
+    turn: int | None = None
 
 
 @frozen
@@ -58,7 +61,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
     if kind == "choose":
         return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
     if kind == "restart":
-        return Restart(data.get("day"))
+        return Restart(data.get("day"), data.get("turn"))
     if kind == "answer":
         return Answer(str(data.get("text", "")), data.get("turn"), data.get("day"))
     if kind == "menu":
@@ -78,4 +81,6 @@ def action_to_json(action: Action, *, keep_text: bool = True) -> dict[str, Any]:
         return {"type": "menu", "menu": action.menu, "turn": action.turn, "day": action.day}
     if isinstance(action, Choose):
         return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
+    if isinstance(action, Restart) and action.turn is not None:
+        return {"type": "restart", "day": action.day, "turn": action.turn}
     return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}

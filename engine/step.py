@@ -449,6 +449,8 @@ def step(game: Game, state: State, action: Action) -> Outcome:
     elif isinstance(action, Restart):
         if state["playthrough"] == 0:
             return _reject(game, state, "not-started", "the story has not started yet")
+        if action.turn is not None and action.turn != state["turn"]:
+            return _reject(game, state, "stale", "that button belongs to an earlier page")
         _new_day(work, action.day)
         work.update(story_state(content))
         work["playthrough"] += 1

@@ -111,7 +111,8 @@ def test_lint_reports_unknown_operands_and_schema_refuses_other_shapes(tmp_path)
     write_story(tmp_path / "x", STORY.replace("{stat: enemy}", "{stat: enmy}")
                 .replace("add: {stat: loot}", "add: {stat: lot}"), RULES)
     found = {(d.code, d.message) for d in lint(load(tmp_path / "x"))}
-    assert ("R004", "unknown stat `enmy`") in found and ("R004", "unknown stat `lot`") in found
+    assert ("R004", "unknown stat `enmy`; did you mean `enemy`?") in found
+    assert ("R004", "unknown stat `lot`; did you mean `loot`?") in found
     (tmp_path / "y").mkdir()
     (tmp_path / "y" / "game.yaml").write_text((tmp_path / "x" / "game.yaml").read_text())
     (tmp_path / "y" / "rules.yaml").write_text(RULES)

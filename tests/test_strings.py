@@ -101,10 +101,11 @@ def test_lint_reports_unknown_variables_values_and_interpolations(tmp_path):
         "id: mood, ne: bold", "id: moods, ne: bold").replace("eq: bold", "eq: blod")
     write_story(tmp_path, story, RULES)
     found = {(d.code, d.message) for d in lint(load(tmp_path))}
-    assert ("R004", "unknown string variable `moods`") in found
-    assert ("R005", "text of `a`: no string variable `alia` is declared") in found
+    assert ("R004", "unknown string variable `moods`; did you mean `mood`?") in found
+    assert ("R005", "text of `a`: no string variable `alia` is declared; did you mean"
+                    " `{string.alias}`?") in found
     assert ("R009", "the requirement tests `eq` `blod`, not a value of string variable"
-                    " `mood`") in found
+                    " `mood`; did you mean `bold`?") in found
 
 
 @pytest.mark.parametrize("decl", [

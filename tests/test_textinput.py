@@ -130,7 +130,7 @@ def test_lint_knows_inputs(tmp_path):
     story = STORY.replace("into: alias", "into: alais").replace("goto: b", "goto: bb")
     write_story(tmp_path, story, RULES)
     found = {(d.code, d.message) for d in lint(load(tmp_path))}
-    assert ("R004", "unknown string variable `alais`") in found
+    assert ("R004", "unknown string variable `alais`; did you mean `alias`?") in found
     assert ("R002", "unknown goto target `bb`") in found
     assert not any(code == "G002" for code, _ in found)  # an input is a way on
 

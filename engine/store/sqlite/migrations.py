@@ -138,7 +138,22 @@ ALTER TABLE saves ADD COLUMN carry_to INTEGER NOT NULL DEFAULT 0;  -- folded: se
 ALTER TABLE saves ADD COLUMN carry INTEGER NOT NULL DEFAULT 0;  -- their sum (after ledger_from)
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+# Reserved for the outbox (merged separately), which takes version 3.
+_V3 = ""
+
+# The update-id ledger (engine/store/sqlite/updates.py; postgres migration 0003).
+_V4 = """
+CREATE TABLE handled_updates (
+    update_id INTEGER PRIMARY KEY,
+    owner     TEXT NOT NULL,     -- host:pid of the process that holds it
+    until     REAL NOT NULL,     -- the claim's lease (epoch seconds)
+    done      INTEGER NOT NULL DEFAULT 0,
+    time      REAL NOT NULL      -- first claimed
+);
+CREATE INDEX handled_updates_time ON handled_updates(time);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 LATEST = MIGRATIONS[-1][0]
 
 

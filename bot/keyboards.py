@@ -7,6 +7,8 @@
                              rendered from
     p:<turn>:<page>:<tag>    show another keyboard page of the choices (more…, back):
                              changes no game state; stale, like a choice, on another turn
+    m:<turn>:<index>:<tag>   open the page's menu at `index`, or (-1) go back from a menu:
+                             stale, like a choice, on another turn
     r:<turn>                 restart now (the "play again" button, the confirmation)
     k:<turn>                 keep playing (cancel a restart)
     b:<all|week|month>       a leaderboard tab
@@ -35,6 +37,12 @@ class ChoiceCb(CallbackData, prefix="c"):
 class PageCb(CallbackData, prefix="p"):
     turn: int
     page: int
+    tag: str
+
+
+class MenuCb(CallbackData, prefix="m"):
+    turn: int
+    index: int
     tag: str
 
 
@@ -115,6 +123,13 @@ def screen_keyboard(content: Content, screen: Screen, turn: int, locale: str, pa
                        "callback_data": page_data(turn, page + 1, tag)})
     if paging:
         rows.append(paging)
+    # menus (a codex, a character sheet) open from every page, three to a row
+    menus = [{"text": label[:64], "callback_data": _fast_pack(MenuCb, turn, i, tag)}
+             for i, (_, label) in enumerate(screen.menus)]
+    if screen.back:
+        menus.insert(0, {"text": t(locale, "menu_back"),
+                         "callback_data": _fast_pack(MenuCb, turn, -1, tag)})
+    rows.extend(menus[i:i + 3] for i in range(0, len(menus), 3))
     if screen.ending:
         rows.append([{"text": t(locale, "play_again"),
                       "callback_data": _pack(RestartCb(turn=turn))}])

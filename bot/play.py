@@ -27,6 +27,7 @@ from bot.i18n import LANGUAGE_NAMES, pick_locale, t
 from bot.keyboards import (
     ChoiceCb,
     KeepCb,
+    MenuCb,
     PageCb,
     RestartCb,
     content_tag,
@@ -46,7 +47,7 @@ from bot.telegram import (
 )
 from engine.screen import Screen, buttons, render
 from engine.state import State
-from engine.step import Action, Choose, Restart, Start
+from engine.step import Action, Answer, Choose, Menu, Restart, Start
 from engine.store import ActionResult, StoreError, UnknownPlayer
 
 log = logging.getLogger("diana.bot")
@@ -198,9 +199,9 @@ async def report(bot: Bot, diana: Diana, chat_id: int, player: str, result: Acti
     diana.metrics.errors.labels(code or "unknown").inc()
     if code == "stale":
         return  # a double tap: the first tap moved the player; this one changes nothing
-    text = {"not-started": t(locale, "not_started"), "ended": t(locale, "ended_hint")
-            }.get(code or "")
-    if text is None and code in ("locked", "cannot-afford"):
+    text = {"not-started": t(locale, "not_started"), "ended": t(locale, "ended_hint"),
+            "no-input": t(locale, "unknown")}.get(code or "")
+    if text is None and code in ("locked", "cannot-afford", "invalid-input"):
         text = result.message
     if text is None:
         log.warning("action %s of %s rejected: %s %s", result.key, player, code,
@@ -242,6 +243,27 @@ async def start(bot: Bot, diana: Diana, user: User, chat_id: int, update_id: int
             lead = None if player in diana.moved else t(locale, "welcome_back",
                                                         name=state["player"]["name"])
             await send_page(bot, diana, chat_id, player, state, lead=lead)
+
+
+async def typed(bot: Bot, diana: Diana, user: User, chat_id: int, text: str,
+                update_id: int) -> bool:
+    """A message that is no command, from a player who has started: an answer to their
+    page (the engine checks it: a refused one gets the reason and stores nothing; where
+    the page asks for nothing, the usual reply). It goes through the store like every
+    action, under the update id, so a redelivered update changes nothing and says nothing,
+    even once the player has moved on. False for someone who has not started."""
+    player = diana.player_id(user.id)
+    state = await current_state(diana, player)
+    if state is None or state["fragment"] is None:
+        return False
+    locale = state["player"]["locale"]
+    async with diana.lock(player):
+        # the turn is read under the player's lock: the answer is for the page shown now
+        state = await resumed(diana, player)
+        result = await apply(diana, player, Answer(text, state["turn"], today()),
+                             message_key(update_id))
+        await report(bot, diana, chat_id, player, result, locale)
+    return True
 
 
 async def resumed(diana: Diana, player: str) -> State:
@@ -338,6 +360,29 @@ async def choose(bot: Bot, diana: Diana, query: CallbackQuery, cb: ChoiceCb) -> 
             result = await apply(diana, player, Choose(view.id, cb.turn, today()),
                                  query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
+    finally:
+        await answered
+
+
+async def menu(bot: Bot, diana: Diana, query: CallbackQuery, cb: MenuCb) -> None:
+    """A menu button: open the page's menu at `cb.index`, or (-1) go back from a menu."""
+    live = await page_button(bot, diana, query, cb.turn, cb.tag)
+    if live is None:
+        return
+    state, locale, chat_id = live
+    player = diana.player_id(query.from_user.id)
+    screen = render(diana.game, state)
+    if not ((cb.index == -1 and screen.back) or 0 <= cb.index < len(screen.menus)):
+        await answer(query, t(locale, "invalid_button"))
+        return
+    target = None if cb.index == -1 else screen.menus[cb.index][0]
+    answered = asyncio.ensure_future(answer(query))
+    try:
+        async with diana.lock(player):
+            result = await apply(diana, player, Menu(target, cb.turn, today()),
+                                 query_key(query))
+            await report(bot, diana, chat_id, player, result, locale,
+                         moved_from=editable(query))
     finally:
         await answered
 
@@ -448,4 +493,5 @@ async def keep(bot: Bot, diana: Diana, query: CallbackQuery, cb: KeepCb) -> None
                                          message_id=msg.message_id), "editMessageText")
 
 
-__all__ = ["StoreError", "answer", "choose", "flip", "keep", "restart", "start"]
+__all__ = ["StoreError", "answer", "choose", "flip", "keep", "menu", "restart", "start",
+           "typed"]

@@ -104,6 +104,8 @@ def page(game: Game, state: State, screen: Screen, locale: str,
     if layout.numbered(game.content.manifest.layout, screen.choices, emoji):
         # the buttons carry numbers and cut labels: the choices are read here, in full
         blocks.append((layout.choice_list(screen.choices, emoji), False))
+    if screen.asks:
+        blocks.append((t(locale, "type_answer"), False))
     if screen.ending:
         blocks.append((t(locale, "ending", label=screen.ending_label or ""), True))
         blocks.append((summary_line(game, state, locale), False))

@@ -8,6 +8,7 @@ action under a fresh key, acknowledged after COMMIT, so the same file serves the
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,15 @@ from engine.simulate import record as record_replay
 from engine.simulate import write as write_replay
 from engine.simulate.core import RESTART
 from engine.state import State
-from engine.step import Action, Choose, Outcome, Restart, Start, StepError
+from engine.step import Action, Answer, Choose, Menu, Outcome, Restart, Start, StepError
 from engine.store import StoreError, SyncStore, UnknownPlayer
 from engine.store.open import shown
+from engine.strings import settled_strings
+from engine.textinput import normalize
 
 HELP = ("Type a choice number, or: why (explain locks and rewards), status, restart, quit, "
-        "help.")
+        "help; m1, m2… open a menu, back leaves it. Where the story asks for text, type it"
+        " (start it with = if it is one of these words).")
 
 
 def _today() -> str:
@@ -70,6 +74,13 @@ class Terminal:
             cost = f" ({c.cost} {self.game.content.manifest.currency.emoji})" if c.cost else ""
             lock = f"  🔒 {c.reason}" if not c.available else ""
             self.say(f"  {i}. {c.label}{cost}{lock}")
+        if screen.asks:
+            self.say("  ✎ type your answer")
+        if screen.back:
+            self.say("  b. ↩ back")
+        if screen.menus:
+            self.say("  menus: " + " · ".join(f"{label} (m{i})"
+                                             for i, (_, label) in enumerate(screen.menus, 1)))
         self.say(self.status_line(state))
 
     def apply(self, outcome: Outcome, last: Outcome | None) -> Outcome:
@@ -98,6 +109,8 @@ class Terminal:
             self.say(f"  item {key}: {value}")
         for key, value in sorted(state["stats"].items()):
             self.say(f"  stat {key}: {value}")
+        for key, value in sorted(settled_strings(c, state).items()):
+            self.say(f"  string {key}: {value!r}")
         self.say(f"  turn {state['turn']}, playthrough {state['playthrough']},"
                  f" content {state['content_version']}")
 
@@ -117,6 +130,10 @@ class Recording:
             self.steps.append(RESTART)
         elif isinstance(action, Choose):
             self.steps.append(f"{before['fragment']}.{action.choice}")
+        elif isinstance(action, Answer):
+            self.steps.append(f"{before['fragment']}.={normalize(action.text)}")
+        elif isinstance(action, Menu):
+            self.steps.append(f"{before['fragment']}.@{action.menu or ''}")
 
     def write(self, game: Game, out: TextIO) -> int:
         try:
@@ -259,7 +276,16 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
             term.say("Saved. Until next time.")
             return 0
         action: Action | None = None
-        if command in ("help", "?", ""):
+        page = render(game, state) if state["fragment"] is not None else None
+        if page is not None and page.asks and (line.startswith("=") or not (
+                command in ("help", "?", "why", "status", "restart", "b", "back")
+                or re.fullmatch(r"m\d+", command)
+                or (command.isdigit() and page.choices))):
+            # the page asks for text: the line is the answer, as typed
+            text = line.rstrip("\r\n")
+            action = Answer(text[1:] if text.startswith("=") else text, state["turn"],
+                            _today())
+        elif command in ("help", "?", ""):
             term.say(HELP)
         elif command == "why":
             for text in explain(game, state, last):
@@ -268,6 +294,10 @@ def _loop(game: Game, term: Terminal, session: Session, fresh: bool, seed: int,
             term.status(state)
         elif command == "restart":
             action = Restart(_today())
+        elif page is not None and ((command in ("b", "back") and page.back) or (re.fullmatch(
+                r"m\d+", command) and 1 <= int(command[1:]) <= len(page.menus))):
+            menu = None if command in ("b", "back") else page.menus[int(command[1:]) - 1][0]
+            action = Menu(menu, state["turn"], _today())
         elif command.isdigit():
             screen = render(game, state)
             n = int(command)

@@ -36,6 +36,7 @@ _CHECKS = [
     # S: schema
     CheckInfo("S001", "schema-violation", E, "A value does not have the shape the format requires."),
     CheckInfo("S002", "inverted-range", E, "A stat's min is above its max, or its initial value lies outside them."),
+    CheckInfo("S003", "invalid-pattern", E, "A text input's pattern is not a valid regular expression."),
     # R: references and identity
     CheckInfo("R001", "duplicate-id", E, "Two declarations share one id."),
     CheckInfo("R002", "unknown-goto", E, "A choice or effect goes to a fragment that does not exist."),
@@ -45,6 +46,7 @@ _CHECKS = [
     CheckInfo("R006", "missing-manifest", E, "The content directory has no game.yaml."),
     CheckInfo("R007", "unknown-locale", E, "Text is given in a locale the manifest does not declare."),
     CheckInfo("R008", "unknown-migration-target", E, "The manifest's migrate: sends old saves to a fragment that does not exist."),
+    CheckInfo("R009", "unknown-string-value", E, "A string variable is given or compared with a value it cannot hold."),
     # M: manifest
     CheckInfo("M001", "version-not-semver", E, "The content version is not MAJOR.MINOR.PATCH."),
     CheckInfo("M002", "levels-not-increasing", E, "Level numbers or thresholds do not increase."),

@@ -33,6 +33,8 @@ from engine.model import (
     Not,
     Requirement,
     Rule,
+    Target,
+    VarRef,
 )
 
 CMP_SYMBOLS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "=", "ne": "≠"}
@@ -109,7 +111,11 @@ def parse_coverage(data: Any) -> Coverage:
 # ---- summaries --------------------------------------------------------------------------
 
 
-def _num(n: float) -> str:
+def _num(n: float | str | VarRef) -> str:
+    if isinstance(n, VarRef):
+        return f"stat {n.stat}"
+    if isinstance(n, str):  # a string variable's value
+        return f'"{n}"'
     return str(int(n)) if float(n).is_integer() else str(n)
 
 
@@ -214,6 +220,10 @@ def build(content: Content, coverage: Coverage | None = None, labels: str = "id"
                 if e.kind == "goto" and e.target:
                     edges.append(Edge(f.id, e.target, _effect_label(f"after {c.id}", e),
                                       "effect", hits))
+        if f.input is not None:  # the typed answer: an edge like a choice's
+            hits = None if coverage is None else coverage.choices.get(f"{f.id}.input", 0)
+            for t in f.input.choice.targets or (Target(f.id),):
+                edges.append(Edge(f.id, t.to, ("input", f"✎ {f.input.into}"), "choice", hits))
 
     rule_nodes: dict[str, Node] = {}
     for r in content.rules:

@@ -9,44 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from engine.builder import Builder
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc, Severity
 from engine.forced import cycle_diagnostics
 from engine.gcpause import without_gc
 from engine.model import (
-    Achievement,
-    All,
-    AnyOf,
-    Choice,
-    Compare,
-    Comparison,
     Content,
-    Currency,
-    CustomEvent,
-    Effect,
-    Flag,
-    Fragment,
-    Has,
-    Item,
-    Layout,
-    Level,
-    Manifest,
-    Not,
-    Paragraph,
-    Requirement,
-    Rule,
-    Stat,
-    Target,
-    Text,
-    frozen_map,
 )
 from engine.schema import kind_of, validate
-from engine.source import MAX_FILE_BYTES, Path_, SourceFile, read_source, too_large
+from engine.source import MAX_FILE_BYTES, SourceFile, read_source, too_large
 
 MANIFEST = "game.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -208,7 +183,7 @@ def load(root: str | os.PathLike[str], display_base: str | os.PathLike[str] | No
 
     content = None
     if manifest_file is not None and not any(d.severity is Severity.ERROR for d in problems):
-        builder = _Builder(files, kinds, manifest_file)
+        builder = Builder(files, kinds, manifest_file)
         content = builder.build(digest.hexdigest())
         problems += builder.problems
         loops = cycle_diagnostics(content)
@@ -233,269 +208,4 @@ def _severity(manifest: SourceFile | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in table.items() if isinstance(k, str) and v in SEVERITY_LEVELS)
 
 
-class _Builder:
-    """Turns schema-valid data into the model. Only identity problems can still occur here."""
-
-    def __init__(self, files: list[SourceFile], kinds: dict[str, str], manifest: SourceFile):
-        self.files = files
-        self.kinds = kinds
-        self.manifest_file = manifest
-        self.problems: list[Diagnostic] = []
-        self.default_locale = "en"
-        self.file: SourceFile = manifest
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def loc(self, path: Path_, key: bool = False) -> Loc:
-        return self.file.loc(path, key=key)
-
-    def text(self, value: Any, path: Path_) -> Text:
-        if isinstance(value, dict):
-            return Text(tuple((k, str(v)) for k, v in value.items()), self.loc(path))
-        return Text(((self.default_locale, str(value)),), self.loc(path))
-
-    def opt_text(self, value: Any, path: Path_) -> Text | None:
-        return None if value is None else self.text(value, path)
-
-    @staticmethod
-    def comparison(value: Any) -> Comparison:
-        if isinstance(value, dict):
-            return tuple((op, v) for op, v in value.items() if op in _OPS)
-        return (("gte", value),)
-
-    def requirement(self, raw: Any, path: Path_) -> Requirement:
-        (key, value), = raw.items()
-        p = (*path, key)
-        here = self.loc(p)
-        if key in ("all", "any"):
-            items = tuple(self.requirement(r, (*p, i)) for i, r in enumerate(value))
-            return All(items, here) if key == "all" else AnyOf(items, here)
-        if key == "not":
-            return Not(self.requirement(value, p), here)
-        if key in ("points", "level", "visited_count", "achievements_count", "endings_count"):
-            return Compare(key, None, self.comparison(value), here)
-        if key in ("role", "flag", "achievement", "ending"):
-            return Has(key, value, here)
-        if key in ("item", "stat", "visited"):
-            if isinstance(value, str):
-                return Compare(key, value, (("gte", 1),), here)
-            ref_key = "fragment" if key == "visited" else "id"
-            cmp = self.comparison({k: v for k, v in value.items() if k != ref_key})
-            return Compare(key, value[ref_key], cmp or (("gte", 1),), self.loc((*p, ref_key)))
-        raise AssertionError(f"schema let through requirement {key}")
-
-    def effect(self, raw: dict[str, Any], path: Path_) -> Effect:
-        cond = self.requirement(raw["if"], (*path, "if")) if "if" in raw else None
-        chance = raw.get("chance")
-        (kind,) = [k for k in raw if k not in ("if", "chance")]
-        value = raw[kind]
-        p = (*path, kind)
-        common: dict[str, Any] = {"cond": cond, "chance": chance, "loc": self.loc(path)}
-        if kind in ("award", "spend"):
-            if isinstance(value, dict):
-                return Effect(kind, amount=value["points"], reason=value.get("reason"),
-                              target_loc=self.loc(p), **common)
-            return Effect(kind, amount=value, target_loc=self.loc(p), **common)
-        if kind in ("give", "take"):
-            if isinstance(value, dict):
-                return Effect(kind, target=value["item"], amount=value.get("count", 1),
-                              target_loc=self.loc((*p, "item")), **common)
-            return Effect(kind, target=value, amount=1, target_loc=self.loc(p), **common)
-        if kind == "stat":
-            (op,) = [k for k in value if k in ("add", "sub", "set")]
-            return Effect(kind, target=value["id"], amount=value[op], op=op,
-                          target_loc=self.loc((*p, "id")), **common)
-        return Effect(kind, target=value, target_loc=self.loc(p), **common)
-
-    def effects(self, raw: list[Any] | None, path: Path_) -> tuple[Effect, ...]:
-        return tuple(self.effect(e, (*path, i)) for i, e in enumerate(raw or ()))
-
-    def paragraphs(self, raw: Any, path: Path_) -> tuple[Paragraph, ...]:
-        items = raw if isinstance(raw, list) else [raw]
-        base = path if not isinstance(raw, list) else None
-        out = []
-        for i, item in enumerate(items):
-            p = base if base is not None else (*path, i)
-            if isinstance(item, dict) and "if" in item and "text" in item:
-                out.append(Paragraph(
-                    self.text(item["text"], (*p, "text")),
-                    self.requirement(item["if"], (*p, "if")),
-                    self.opt_text(item.get("else"), (*p, "else")),
-                ))
-            else:
-                out.append(Paragraph(self.text(item, p)))
-        return tuple(out)
-
-    def choice(self, raw: dict[str, Any], path: Path_) -> Choice:
-        goto = raw.get("goto")
-        targets: tuple[Target, ...] = ()
-        if isinstance(goto, str):
-            targets = (Target(goto, 1, self.loc((*path, "goto"))),)
-        elif isinstance(goto, dict):
-            targets = tuple(
-                Target(t["to"], t.get("weight", 1), self.loc((*path, "goto", "random", i, "to")))
-                for i, t in enumerate(goto["random"])
-            )
-        return Choice(
-            id=raw["id"],
-            text=self.text(raw["text"], (*path, "text")),
-            targets=targets,
-            requires=self.requirement(raw["requires"], (*path, "requires"))
-            if "requires" in raw else None,
-            cost=raw.get("cost", 0),
-            effects=self.effects(raw.get("effects"), (*path, "effects")),
-            when_locked=raw.get("when_locked", "show"),
-            locked_text=self.opt_text(raw.get("locked_text"), (*path, "locked_text")),
-            once=raw.get("once", False),
-            loc=self.loc(path),
-        )
-
-    def fragment(self, fid: str, raw: dict[str, Any], path: Path_) -> Fragment:
-        return Fragment(
-            id=fid,
-            text=self.paragraphs(raw["text"], (*path, "text")),
-            title=self.opt_text(raw.get("title"), (*path, "title")),
-            on_enter=self.effects(raw.get("on_enter"), (*path, "on_enter")),
-            on_first_enter=self.effects(raw.get("on_first_enter"), (*path, "on_first_enter")),
-            choices=tuple(
-                self.choice(c, (*path, "choices", i)) for i, c in enumerate(raw.get("choices", ()))
-            ),
-            ending=raw.get("ending"),
-            tags=tuple(raw.get("tags", ())),
-            image=raw.get("image"),
-            loc=self.loc(path, key=True),
-        )
-
-    # -- declarations ----------------------------------------------------------------------
-
-    def _declare(self, table: dict[str, Any], what: str, ident: str, path: Path_,
-                 make: Callable[[], Any], key: bool = True) -> None:
-        # The id node: the mapping key for most declarations, the `id:` value for rules.
-        here = self.loc(path, key=key)
-        if ident in table:
-            first = table[ident].loc
-            self.problems.append(diag(
-                "R001", f"{what} `{ident}` is declared twice (first at {first})", here,
-                "give one of them another id"))
-            return
-        table[ident] = make()
-
-    def manifest(self) -> Manifest:
-        self.file = self.manifest_file
-        m = self.manifest_file.data
-        locales = tuple(m.get("locales") or ("en",))
-        self.default_locale = locales[0]
-        cur = m["currency"]
-        return Manifest(
-            format=m["format"],
-            version=str(m["version"]),
-            title=self.text(m["title"], ("title",)),
-            start=m["start"],
-            currency=Currency(cur["id"], self.text(cur["name"], ("currency", "name")),
-                              cur.get("emoji", "")),
-            locales=locales,
-            levels=tuple(
-                Level(lv["level"], self.text(lv["name"], ("levels", i, "name")), lv["points"],
-                      self.loc(("levels", i)))
-                for i, lv in enumerate(m.get("levels", ()))
-            ),
-            roles=tuple(m.get("roles") or ("free",)),
-            daily_points=(m.get("limits") or {}).get("daily_points"),
-            max_chain=(m.get("limits") or {}).get("max_chain", 100),
-            severity=frozen_map((m.get("lint") or {}).get("severity")),
-            rule_dirs=tuple(m.get("rules", ())),
-            migrate=frozen_map(m.get("migrate")),
-            layout=Layout(**(m.get("layout") or {})),
-            loc=Loc(self.manifest_file.path),
-        )
-
-    def build(self, digest: str) -> Content:
-        manifest = self.manifest()
-        fragments: dict[str, Fragment] = {}
-        achievements: dict[str, Achievement] = {}
-        items: dict[str, Item] = {}
-        flags: dict[str, Flag] = {}
-        stats: dict[str, Stat] = {}
-        events: dict[str, CustomEvent] = {}
-        rules: dict[str, Rule] = {}
-        for f in self.files:
-            if self.kinds[f.path] == "game":
-                continue
-            self.file = f
-            data = f.data if isinstance(f.data, dict) else {}
-            for fid, raw in (data.get("fragments") or {}).items():
-                p = ("fragments", fid)
-                self._declare(fragments, "fragment", fid, p, lambda fid=fid, raw=raw, p=p:
-                              self.fragment(fid, raw, p))
-            for aid, raw in (data.get("achievements") or {}).items():
-                p = ("achievements", aid)
-                self._declare(achievements, "achievement", aid, p, lambda aid=aid, raw=raw, p=p:
-                              Achievement(aid, self.text(raw["name"], (*p, "name")),
-                                          self.opt_text(raw.get("description"),
-                                                        (*p, "description")),
-                                          raw.get("reward", 0), raw.get("secret", False),
-                                          self.loc(p, key=True)))
-            for iid, raw in (data.get("items") or {}).items():
-                p = ("items", iid)
-                self._declare(items, "item", iid, p, lambda iid=iid, raw=raw, p=p:
-                              Item(iid, self.text(raw["name"], (*p, "name")),
-                                   self.opt_text(raw.get("description"), (*p, "description")),
-                                   self.loc(p, key=True)))
-            for fl, raw in (data.get("flags") or {}).items():
-                p = ("flags", fl)
-                raw = raw or {}
-                self._declare(flags, "flag", fl, p, lambda fl=fl, raw=raw, p=p:
-                              Flag(fl, raw.get("initial", False), raw.get("description"),
-                                   self.loc(p, key=True)))
-            for sid, raw in (data.get("stats") or {}).items():
-                p = ("stats", sid)
-                raw = raw or {}
-                self._declare(stats, "stat", sid, p, lambda sid=sid, raw=raw, p=p:
-                              Stat(sid, self.opt_text(raw.get("name"), (*p, "name")),
-                                   raw.get("initial", 0), raw.get("min"), raw.get("max"),
-                                   self.loc(p, key=True)))
-            for eid, raw in (data.get("events") or {}).items():
-                p = ("events", eid)
-                raw = raw or {}
-                self._declare(events, "event", eid, p, lambda eid=eid, raw=raw, p=p:
-                              CustomEvent(eid, raw.get("description"), self.loc(p, key=True)))
-            for i, raw in enumerate(data.get("rules") or ()):
-                p = ("rules", i)
-                self._declare(rules, "rule", raw["id"], (*p, "id"), lambda raw=raw, p=p:
-                              self.rule(raw, p, len(rules)), key=False)
-        return Content(
-            manifest=manifest,
-            fragments=frozen_map(fragments),
-            achievements=frozen_map(achievements),
-            items=frozen_map(items),
-            flags=frozen_map(flags),
-            stats=frozen_map(stats),
-            events=frozen_map(events),
-            rules=tuple(rules.values()),
-            digest=digest,
-        )
-
-    def rule(self, raw: dict[str, Any], path: Path_, order: int) -> Rule:
-        when = raw["when"]
-        filters = tuple(
-            (k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
-            for k, v in when.items() if k != "event"
-        )
-        return Rule(
-            id=raw["id"],
-            event=when["event"],
-            filters=filters,
-            cond=self.requirement(raw["if"], (*path, "if")) if "if" in raw else None,
-            then=self.effects(raw.get("then"), (*path, "then")),
-            priority=raw.get("priority", 0),
-            once=raw.get("once", False),
-            order=order,
-            loc=self.loc((*path, "id")),
-            when_locs=tuple((k, self.loc((*path, "when", k))) for k in when),
-        )
-
-
-_OPS = ("gte", "gt", "lte", "lt", "eq", "ne")
-
-
-
+_Builder = Builder  # the name bench/lint_bench.py times

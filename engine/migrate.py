@@ -14,6 +14,12 @@ place the current content does not have.
   fragment; the next Start begins a new playthrough).
 - A state whose fragment exists but whose visits or endings name renamed fragments is only
   renamed, without a notice.
+- A player in a menu whose page to return to is gone (and not mapped) restarts as above;
+  a mapped one is renamed.
+- String variables are settled the same way, without a notice: a save made before the
+  story declared one gets its initial value, a value the variable no longer allows (an
+  enum value dropped, free text over a lowered `max_length`) goes back to the initial
+  value, and a variable the story no longer declares is dropped.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.game import Game
+from engine.menus import in_menu
 from engine.messages import say
 from engine.model import Content
 from engine.screen import render
 from engine.state import State, story_state
 from engine.step import Outcome, Restart, step
+from engine.strings import settled_strings
 
 MOVED, RESTARTED, RESET, RENAMED = "moved", "restarted", "reset", "renamed"
 
@@ -73,13 +81,30 @@ def _stale_ids(content: Content, state: State) -> bool:
     return any(g in visits or g in endings or g in taken for g in gone)
 
 
+def _strings_stale(content: Content, state: State) -> bool:
+    have = state.get("strings")
+    if have is None:  # saved before string variables existed
+        return bool(content.strings)
+    if state.get("content_version") == content.version:
+        return False
+    return have != settled_strings(content, state)
+
+
 def needs_migration(content: Content, state: State) -> bool:
     """Cheap: true when the state's fragment is gone, or (under another content version)
-    its visits or endings name fragments the manifest's `migrate:` renamed."""
+    its visits or endings name fragments the manifest's `migrate:` renamed, or its string
+    variables are not those the story declares now."""
     fragment = state.get("fragment")
     if fragment is not None and fragment not in content.fragments:
         return True
+    if _strings_stale(content, state) or _stranded(content, state):
+        return True
     return state.get("content_version") != content.version and _stale_ids(content, state)
+
+
+def _stranded(content: Content, state: State) -> bool:
+    """In a menu whose page to return to no longer exists."""
+    return in_menu(content, state) and state.get("menu_from") not in content.fragments
 
 
 def _rename(content: Content, state: State) -> State:
@@ -92,8 +117,11 @@ def _rename(content: Content, state: State) -> State:
     for t in state.get("taken") or ():
         fid, _, choice = t.partition(".")
         taken.append(f"{_renamed(content, fid)}.{choice}")
+    back = state.get("menu_from")
     return {**state, "visits": visits, "endings": endings,
-            "taken": list(dict.fromkeys(taken)), "content_version": content.version}
+            "taken": list(dict.fromkeys(taken)), "strings": settled_strings(content, state),
+            "menu_from": _renamed(content, back) if back else back,
+            "content_version": content.version}
 
 
 def migrate_state(game: Game, state: State, day: str | None = None
@@ -115,10 +143,13 @@ def migrate_state(game: Game, state: State, day: str | None = None
         return outcome.state, Migration(how, gone, new, old_version, content.version, notice,
                                         outcome)
 
-    if old is None or old in content.fragments:
+    # in a menu whose page to return to is gone for good: as if the place were gone
+    stranded = _stranded(content, work)
+    gone = work.get("menu_from") if stranded else old
+    if (old is None or old in content.fragments) and not stranded:
         screen = render(game, work) if old is not None else None
         return done(RENAMED, Outcome(work, screen), None, None)
-    target = _resolve(content, old)
+    target = None if stranded else _resolve(content, old)
     if target is not None:
         work["fragment"] = target
         return done(MOVED, Outcome(work, render(game, work)), say(locale, "migrate.moved"),
@@ -130,6 +161,6 @@ def migrate_state(game: Game, state: State, day: str | None = None
     except Exception:  # a broken state must not keep the player out: reset below
         outcome = None
     if outcome is not None and outcome.ok:
-        return done(RESTARTED, outcome, notice, old)
+        return done(RESTARTED, outcome, notice, gone)
     reset = {**work, **story_state(content)}
-    return done(RESET, Outcome(reset, None), notice, old)
+    return done(RESET, Outcome(reset, None), notice, gone)

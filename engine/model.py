@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -42,7 +43,20 @@ class Text:
 # ---- requirements ---------------------------------------------------------------------
 
 
-Comparison = tuple[tuple[str, float], ...]  # ((op, value), ...), all must hold
+@dataclass(frozen=True)
+class VarRef:
+    """Another stat's value where a number could stand: `{stat: loot}` in an effect's
+    operand or a comparison."""
+
+    stat: str
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+Operand = float | VarRef
+
+# ((op, value), ...), all must hold; a value is a number, a VarRef (stat comparisons), or
+# a text (string variables)
+Comparison = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -65,13 +79,18 @@ class Not:
 
 @dataclass(frozen=True)
 class Compare:
-    """A numeric test. `subject` is points, level, item, stat, visited, visited_count,
-    achievements_count or endings_count; `ref` names the item, stat or fragment."""
+    """A test of a value. `subject` is points, level, item, stat, visited, visited_count,
+    achievements_count or endings_count (numbers), or string (a string variable, tested
+    with eq / ne only); `ref` names the item, stat, string variable or fragment."""
 
     subject: str
     ref: str | None
     cmp: Comparison
     loc: Loc = field(default=NOWHERE, compare=False)
+    dynamic: bool = False  # some value of `cmp` is a VarRef, read at the state
+
+    def refs(self) -> tuple[VarRef, ...]:
+        return tuple(v for _, v in self.cmp if isinstance(v, VarRef)) if self.dynamic else ()
 
 
 @dataclass(frozen=True)
@@ -91,10 +110,13 @@ Requirement = All | AnyOf | Not | Compare | Has
 
 @dataclass(frozen=True)
 class Effect:
-    """One effect. `kind` is award, spend, set, clear, give, take, stat, unlock, goto, emit.
+    """One effect. `kind` is award, spend, set, clear, give, take, stat, string, unlock,
+    goto, emit.
 
-    `target` is the flag, item, stat, achievement, fragment or event id; `amount` the points
-    or count or stat operand; `op` the stat operation (add, sub, set).
+    `target` is the flag, item, stat, string variable, achievement, fragment or event id;
+    `amount` the points or count or stat operand; `op` the stat operation (add, sub, set,
+    mul, clamp); `source` another stat read as the operand instead of `amount`; `low` and
+    `high` a clamp's bounds; `text` the value a `string` effect stores.
     """
 
     kind: str
@@ -104,8 +126,16 @@ class Effect:
     reason: str | None = None
     cond: Requirement | None = None
     chance: float | None = None
+    text: str | None = None
+    source: VarRef | None = None
+    low: Operand | None = None
+    high: Operand | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
     target_loc: Loc = field(default=NOWHERE, compare=False)
+
+    def refs(self) -> tuple[VarRef, ...]:
+        """The stats this effect reads (its operand, a clamp's bounds)."""
+        return tuple(v for v in (self.source, self.low, self.high) if isinstance(v, VarRef))
 
 
 # ---- story -----------------------------------------------------------------------------
@@ -139,6 +169,25 @@ class Choice:
     loc: Loc = field(default=NOWHERE, compare=False)
 
 
+INPUT_CHOICE = "input"  # the choice id an answer to a fragment's `input` is taken as
+
+
+@dataclass(frozen=True)
+class Input:
+    """A fragment's question: the player's text, once valid, is stored in the string
+    variable `into`, and the player goes on as if they had taken `choice` (id `input`: the
+    input's `goto` and `effects`)."""
+
+    into: str
+    choice: Choice
+    min_length: int = 1
+    pattern: str | None = None
+    allowed: tuple[str, ...] = ()  # letters, digits, spaces, punctuation, symbols
+    invalid_text: Text | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+    into_loc: Loc = field(default=NOWHERE, compare=False)
+
+
 @dataclass(frozen=True)
 class Fragment:
     id: str
@@ -150,6 +199,8 @@ class Fragment:
     ending: str | None = None
     tags: tuple[str, ...] = ()
     image: str | None = None
+    input: Input | None = None
+    menu: Text | None = None  # a menu's button label: the fragment opens from any page
     loc: Loc = field(default=NOWHERE, compare=False)
 
     def choice(self, choice_id: str) -> Choice | None:
@@ -200,6 +251,33 @@ class Stat:
         if self.max is not None and value > self.max:
             value = self.max
         return int(value) if float(value).is_integer() else value
+
+
+@dataclass(frozen=True)
+class StringVar:
+    """A string variable: an enum (`values`) or free text of at most `max_length`
+    characters, with the sample values the simulator types for it."""
+
+    id: str
+    name: Text | None = None
+    values: tuple[str, ...] | None = None
+    max_length: int | None = None
+    initial: str = ""
+    samples: tuple[str, ...] = ()
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    def allows(self, value: str) -> bool:
+        if self.values is not None:
+            return value in self.values
+        return self.max_length is None or len(value) <= self.max_length
+
+    @property
+    def domain(self) -> tuple[str, ...]:
+        """The values play can give it that lint can know of: an enum's values, or free
+        text's initial value and samples."""
+        if self.values is not None:
+            return self.values
+        return tuple(dict.fromkeys((self.initial, *self.samples)))
 
 
 @dataclass(frozen=True)
@@ -290,11 +368,17 @@ class Content:
     stats: Mapping[str, Stat]
     events: Mapping[str, CustomEvent]
     rules: tuple[Rule, ...]
+    strings: Mapping[str, StringVar] = field(default_factory=frozen_map)
     digest: str = ""  # sha256 of the source files, for caching and ruleset names
 
     @property
     def version(self) -> str:
         return self.manifest.version
+
+    @cached_property
+    def menus(self) -> tuple[str, ...]:
+        """The menu fragments, in content order."""
+        return tuple(f.id for f in self.fragments.values() if f.menu is not None)
 
     def level_for(self, earned: int) -> Level | None:
         reached = [lv for lv in self.manifest.levels if earned >= lv.points]

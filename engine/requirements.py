@@ -9,8 +9,10 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+from engine.expressions import resolved
 from engine.messages import CMP_SYMBOLS, say
 from engine.model import All, AnyOf, Compare, Comparison, Content, Has, Requirement
+from engine.strings import string_value
 
 State = Mapping[str, Any]
 
@@ -31,8 +33,8 @@ def level_of(content: Content, state: State) -> int:
     return level.level if level else 0
 
 
-def quantity(content: Content, state: State, subject: str, ref: str | None) -> float:
-    """The number a Compare requirement tests."""
+def quantity(content: Content, state: State, subject: str, ref: str | None) -> Any:
+    """The value a Compare requirement tests: a number, or a text for a string variable."""
     if subject == "points":
         return state["points"]
     if subject == "level":
@@ -44,6 +46,8 @@ def quantity(content: Content, state: State, subject: str, ref: str | None) -> f
         return state["stats"].get(ref, stat.initial if stat else 0)
     if subject == "visited":
         return state["visits"].get(ref, 0)
+    if subject == "string":
+        return string_value(content, state, ref)
     if subject == "visited_count":
         return len(state["visits"])
     if subject == "achievements_count":
@@ -57,7 +61,8 @@ def holds(req: Requirement | None, content: Content, state: State) -> bool:
     if req is None:
         return True
     if isinstance(req, Compare):
-        return compare(quantity(content, state, req.subject, req.ref), req.cmp)
+        cmp = resolved(content, state, req.cmp) if req.dynamic else req.cmp
+        return compare(quantity(content, state, req.subject, req.ref), cmp)
     if isinstance(req, Has):
         if req.subject == "role":
             return state["player"]["role"] == req.ref
@@ -78,9 +83,17 @@ def _name(text: Any, locale: str, content: Content) -> str:
 
 
 def _compare_reason(req: Compare, content: Content, state: State, locale: str) -> str:
+    if req.subject == "string":
+        var = content.strings.get(req.ref or "")
+        name = _name(var.name if var else None, locale, content) or str(req.ref)
+        op, want = next(((op, v) for op, v in req.cmp if not _OPS[op](
+            string_value(content, state, req.ref), v)), req.cmp[0])
+        return say(locale, f"string.{op}", name=name, value=want)
     have = quantity(content, state, req.subject, req.ref)
     have = int(have) if float(have).is_integer() else have
-    (op, n), *_ = [(op, n) for op, n in req.cmp if not _OPS[op](have, n)] or req.cmp
+    cmp = resolved(content, state, req.cmp) if req.dynamic else req.cmp
+    (op, n), *_ = [(op, n) for op, n in cmp if not _OPS[op](have, n)] or cmp
+    n = int(n) if float(n).is_integer() else n
     simple = op == "gte"
     currency = _name(content.manifest.currency.name, locale, content)
     if req.subject == "points":

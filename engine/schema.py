@@ -75,7 +75,7 @@ def _surely_valid(data: Any, kind: str) -> bool:
 def kind_of(file: SourceFile, is_manifest: bool) -> str:
     if is_manifest:
         return "game"
-    if isinstance(file.data, dict) and "fragments" in file.data:
+    if isinstance(file.data, dict) and ("fragments" in file.data or "includes" in file.data):
         return "story"
     return "rules"
 

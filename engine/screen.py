@@ -10,6 +10,7 @@ from engine.messages import say
 from engine.model import Choice, Content, Text
 from engine.requirements import holds, level_of, reason
 from engine.state import State
+from engine.strings import string_value
 from engine.text import interpolate
 
 
@@ -31,6 +32,9 @@ class Screen:
     choices: tuple[ChoiceView, ...]
     ending: str | None = None
     ending_label: str | None = None
+    asks: bool = False  # the fragment takes a typed answer (its `input`)
+    menus: tuple[tuple[str, str], ...] = ()  # (menu id, button label) that open from here
+    back: bool = False  # a menu: a back button returns to the page it was opened from
 
 
 def variables(content: Content, state: State, locale: str):
@@ -55,6 +59,8 @@ def variables(content: Content, state: State, locale: str):
             return str(state["stats"].get(ident, content.stats[ident].initial))
         if prefix == "item" and ident in content.items:
             return str(state["items"].get(ident, 0))
+        if prefix == "string" and ident in content.strings:
+            return string_value(content, state, ident)
         return None
 
     return lookup
@@ -156,6 +162,10 @@ def render(game: Game, state: State) -> Screen:
         choices=buttons(game, state, say_),
         ending=f.ending,
         ending_label=say(state["player"]["locale"], f"ending.{f.ending}") if f.ending else None,
+        asks=f.input is not None,
+        menus=tuple((m, say_(content.fragments[m].menu)) for m in content.menus
+                    if m != f.id),  # type: ignore[arg-type]
+        back=f.menu is not None and state.get("menu_from") in content.fragments,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from engine.model import Content
+from engine.strings import initial_strings
 
 STATE_FORMAT = 1
 
@@ -19,8 +20,10 @@ def story_state(content: Content) -> dict[str, Any]:
         "flags": sorted(f.id for f in content.flags.values() if f.initial),
         "items": {},
         "stats": {s.id: s.initial for s in content.stats.values()},
+        "strings": initial_strings(content),
         "visits": {},
         "taken": [],
+        "menu_from": None,  # the page a menu returns to, while the player is in one
     }
 
 

@@ -28,61 +28,31 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.actions import (  # re-exported: the front ends take actions from here
+    Action,
+    Answer,
+    Choose,
+    Menu,
+    Restart,
+    Start,
+    action_from_json,
+    action_to_json,
+)
+from engine.expressions import stat_result
 from engine.frozen import frozen
 from engine.game import Game
+from engine.menus import menu_change, return_point
 from engine.messages import say
 from engine.model import Choice, Effect, Fragment
 from engine.numbers import bounded
 from engine.requirements import holds
 from engine.screen import Screen, choice_view, render
 from engine.state import State, draw, new_state, story_state
+from engine.strings import changed_string
+from engine.textinput import answer_choice
 
-# ---- actions --------------------------------------------------------------------------
-
-
-@frozen
-class Start:
-    """Begin the first playthrough (or show where the player is, if already playing)."""
-
-    day: str | None = None  # UTC date "YYYY-MM-DD", for the daily point cap
-
-
-@frozen
-class Choose:
-    choice: str
-    turn: int | None = None  # the turn the button was shown at; a different one is stale
-    day: str | None = None
-
-
-@frozen
-class Restart:
-    day: str | None = None
-    # the turn the button was shown at; a different one is stale (a double tap, or a copy
-    # handled by another bot worker after the first restarted)
-    turn: int | None = None
-
-
-Action = Start | Choose | Restart
-
-
-def action_from_json(data: dict[str, Any]) -> Action:
-    kind = data.get("type")
-    if kind == "start":
-        return Start(data.get("day"))
-    if kind == "choose":
-        return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
-    if kind == "restart":
-        return Restart(data.get("day"), data.get("turn"))
-    raise ValueError(f"unknown action type {kind!r}")
-
-
-def action_to_json(action: Action) -> dict[str, Any]:
-    if isinstance(action, Choose):
-        return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
-    if isinstance(action, Restart) and action.turn is not None:
-        return {"type": "restart", "day": action.day, "turn": action.turn}
-    return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}
-
+__all__ = ["Action", "Answer", "Choose", "Menu", "Outcome", "Restart", "Start", "StepError",
+           "action_from_json", "action_to_json", "begin", "step"]
 
 # ---- outcome --------------------------------------------------------------------------
 
@@ -97,6 +67,9 @@ ERROR_CODES = (
     "locked",  # its requirement does not hold
     "cannot-afford",  # its cost is above the balance
     "runaway-chain",  # more than `limits.max_chain` rule firings and moves
+    "no-input",  # an answer where the fragment asks for no text
+    "invalid-input",  # an answer its input refuses (length, characters, pattern, values)
+    "unknown-menu",  # not a menu, already open, or going back from outside the menus
 )
 
 
@@ -251,12 +224,17 @@ class _Turn:
         elif kind == "stat":
             stat = self.content.stats[target]
             old = s["stats"].get(target, stat.initial)
-            new = {"add": old + e.amount, "sub": old - e.amount, "set": e.amount}[e.op or "set"]
+            new = stat_result(self.content, s, e, old)
             new = bounded(old, stat.clamp(new))
             if new != old:
                 s["stats"] = {**s["stats"], target: new}
                 self.note("stat", target, new, cause)
                 self.raise_event("stat", cause, stat=target, value=new)
+        elif kind == "string":
+            new_text = changed_string(self.content, s, str(target), e.text or "")
+            if new_text is not None:
+                s["strings"] = {**(s.get("strings") or {}), target: new_text}
+                self.note("string", target, 0, cause)
         elif kind == "unlock":
             self.unlock(str(target), cause)
         elif kind == "goto":
@@ -334,6 +312,7 @@ class _Turn:
     def enter(self, fragment_id: str, cause: str) -> None:
         s = self.state
         f: Fragment = self.content.fragments[fragment_id]
+        s["menu_from"] = return_point(self.content, s, fragment_id)
         s["fragment"] = fragment_id
         first = fragment_id not in s["visits"]
         s["visits"] = {**s["visits"], fragment_id: s["visits"].get(fragment_id, 0) + 1}
@@ -482,6 +461,17 @@ def step(game: Game, state: State, action: Action) -> Outcome:
             return rejected
         _new_day(work, action.day)
         cause = f"choice:{current}.{choice.id}"
+    elif isinstance(action, Menu):
+        moved, problem = menu_change(content, state, action)
+        if moved is None:
+            return _reject(game, state, *(problem or ("unknown-menu", "not a menu")))
+        return Outcome(moved, render(game, moved))
+    elif isinstance(action, Answer):
+        choice, problem = answer_choice(content, state, action)
+        if problem is not None:
+            return _reject(game, state, *problem)
+        _new_day(work, action.day)
+        cause = f"input:{current}"
     else:
         raise TypeError(f"not an action: {action!r}")
     work["turn"] += 1

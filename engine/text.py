@@ -1,4 +1,6 @@
-"""Text interpolation: `{player}`, `{points}`, `{stat.courage}`; `{{` and `}}` are braces."""
+"""Text interpolation: `{player}`, `{points}`, `{stat.courage}`, `{string.mood}`; `{{` and
+`}}` are braces. A value is put in as it is and never read again for variables, so a text
+a player typed (`{string.hero_name}`) cannot interpolate anything itself."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 SIMPLE_VARIABLES = ("player", "points", "currency", "emoji", "level", "level_name")
-PREFIXED_VARIABLES = ("stat", "item")
+PREFIXED_VARIABLES = ("stat", "item", "string")
 
 # Worst-case widths used by the Telegram length check; a display name is at most 64
 # characters and a balance of twelve digits is beyond any real story.
@@ -22,7 +24,8 @@ def variables(template: str) -> list[str]:
     return [m.group(1) for m in _TOKEN.finditer(template) if m.group(1) is not None]
 
 
-def unknown_variable(name: str, stats: Iterable[str], items: Iterable[str]) -> str | None:
+def unknown_variable(name: str, stats: Iterable[str], items: Iterable[str],
+                     strings: Iterable[str] = ()) -> str | None:
     """None when `name` can be interpolated, else a short reason."""
     if name in SIMPLE_VARIABLES:
         return None
@@ -31,6 +34,8 @@ def unknown_variable(name: str, stats: Iterable[str], items: Iterable[str]) -> s
         return None if ident in set(stats) else f"no stat `{ident}` is declared"
     if prefix == "item" and ident:
         return None if ident in set(items) else f"no item `{ident}` is declared"
+    if prefix == "string" and ident:
+        return None if ident in set(strings) else f"no string variable `{ident}` is declared"
     return f"`{{{name}}}` is not an interpolation variable"
 
 

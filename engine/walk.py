@@ -85,6 +85,9 @@ def effects(content: Content) -> Iterator[tuple[Owner, Effect]]:
         for c in f.choices:
             for e in c.effects:
                 yield Owner(f, c), e
+        if f.input is not None:
+            for e in f.input.choice.effects:
+                yield Owner(f, f.input.choice), e
     for r in content.rules:
         for e in r.then:
             yield Owner(rule=r), e
@@ -136,6 +139,8 @@ def texts(content: Content) -> Iterator[tuple[str, Text]]:
             yield f"label of `{f.id}.{c.id}`", c.text
             if c.locked_text is not None:
                 yield f"locked text of `{f.id}.{c.id}`", c.locked_text
+        if f.input is not None and f.input.invalid_text is not None:
+            yield f"invalid text of the input of `{f.id}`", f.input.invalid_text
     for a in content.achievements.values():
         yield f"name of achievement `{a.id}`", a.name
         if a.description is not None:
@@ -147,10 +152,17 @@ def texts(content: Content) -> Iterator[tuple[str, Text]]:
     for s in content.stats.values():
         if s.name is not None:
             yield f"name of stat `{s.id}`", s.name
+    for v in content.strings.values():
+        if v.name is not None:
+            yield f"name of string variable `{v.id}`", v.name
 
 
 def goto_targets(fragment: Fragment) -> Iterator[str]:
-    """Fragments a player can move to from `fragment` through its choices."""
+    """Fragments a player can move to from `fragment` through its choices (and its
+    input)."""
     for c in fragment.choices:
         for t in c.targets:
+            yield t.to
+    if fragment.input is not None:
+        for t in fragment.input.choice.targets:
             yield t.to

@@ -82,7 +82,9 @@ def test_sample_story_start_to_ending_achievement_leaderboard(bot):
     notices = "\n".join(seen)
     assert "Achievement unlocked: The Door Closes" in notices
     assert "Achievement unlocked: Over the Threshold" in notices
-    assert "endings 1/" in page.shown and page.button_texts() == ["↻ Play again"]
+    # an ending offers its restart, and the story's menu as every page does
+    assert "endings 1/" in page.shown
+    assert page.button_texts() == ["🎭 Your card", "↻ Play again"]
 
     before = p.count()
     p.send("/leaderboard")

@@ -377,3 +377,68 @@ def test_hostile_content_through_every_command(tmp_path, case):
     assert new.exit_code in (0, 1), new.output[-2000:]
     if new.exit_code == 1:
         assert "nothing written" in new.output and snapshot(tmp_path) == before
+
+
+# ---- text the player types, in the bot -----------------------------------------------------
+
+NAME_REFUSED = ("The pen hovers. “Forgive me — a name, if you please: letters, spaces, an"
+                " apostrophe or a hyphen.”")
+HOSTILE_ANSWERS = [
+    ("", "Please type something."),
+    ("x" * 10_000, "That is too long: at most 24 characters (yours has 10000)."),
+    ("Ana\x00\x1b[2J", "That text holds control or invisible characters; type it again"
+                       " without them."),
+    ("Ana\u202eanA", "That text holds control or invisible characters; type it again"
+                     " without them."),
+    ("Vi 😀🎭", "Only these are accepted: letters, spaces, punctuation."),
+    ("<b>x</b><script>", "Only these are accepted: letters, spaces, punctuation."),
+    ("'; DROP TABLE x;--", NAME_REFUSED),
+    ("{points} {player}", NAME_REFUSED),
+]
+
+
+def test_text_input_in_the_bot_answers_hostile_text_and_stores_nothing(tmp_path):
+    from botkit import running_bot, start
+
+    with running_bot(tmp_path, DIANA_CONTENT=str(SAMPLE), DIANA_RATE_LIMIT="100/1") as bot:
+        p, page = start(bot, 7001)
+        for label in ("Step into the waiting car", "Pull the velvet bell"):
+            before = p.count()
+            p.tap(page, label)
+            page = p.wait_page(before)
+        before = p.count()
+        p.tap(page, "Give him a false name")
+        asked = p.wait_messages(before)[-1]
+        assert "Send your answer as a message" in asked.shown
+        assert asked.button_texts() == ["🎭 Your card"]  # no choices: only the menu
+
+        def alias_and_turn() -> tuple[str, int]:
+            with SyncStore.open(bot.db, sample_game()) as store:
+                state = store.state("tg:7001")
+            return state["strings"]["alias"], state["turn"]
+
+        stored = alias_and_turn()
+        assert stored[0] == ""
+        for text, reply in HOSTILE_ANSWERS:
+            before = p.count()
+            p.send(text)
+            (got,) = p.wait_messages(before)
+            assert got.shown == reply and not got.buttons(), (text[:20], got.shown)
+            assert p.quiet(p.count(), settle=0.05)
+        assert alias_and_turn() == stored  # nothing stored, no turn taken
+
+        before = p.count()
+        update = p.send("  O'Hara  ")
+        page = p.wait_page(before)
+        assert "Lucien has written “O'Hara”" in page.shown
+        answered = alias_and_turn()
+        assert answered == ("O'Hara", stored[1] + 1)
+        # the same update delivered again, and a message where nothing is asked
+        before = p.count()
+        bot.emu.replay(update)
+        assert p.quiet(before, settle=0.6)
+        p.send("Mallory")
+        (got,) = p.wait_messages(before)
+        assert got.shown == "I understand the buttons and commands: /help lists them."
+        assert alias_and_turn() == answered
+        assert "Traceback" not in bot.output()

@@ -19,7 +19,9 @@ from engine.screen import render
 from engine.state import balance_matches_ledger, new_state
 from engine.step import (
     ERROR_CODES,
+    Answer,
     Choose,
+    Menu,
     Restart,
     Start,
     action_from_json,
@@ -190,6 +192,17 @@ def test_every_error_code(mini, tmp_path):
     out = check(s2, Choose("go"), "runaway-chain", runaway)
     assert "limits.max_chain" in out.error.message and "more than 10" in out.error.message
     assert out.screen is not None and out.screen.fragment == "a"
+    check(s, Answer("x"), "no-input")
+    check(s, Menu("lamp"), "unknown-menu")
+    asks = write_story(tmp_path / "ask", """\
+        fragments:
+          a:
+            text: Name?
+            input: {into: name, goto: b}
+          b: {text: B, ending: good}
+        """, "strings:\n  name: {max_length: 3}\n")
+    s3 = step(asks, new_state(asks.content), Start()).state
+    check(s3, Answer("four"), "invalid-input", asks)
     assert seen == set(ERROR_CODES)
 
 

@@ -14,6 +14,7 @@ from bot.keyboards import (
     ChoiceCb,
     KeepCb,
     LangCb,
+    MenuCb,
     PageCb,
     RestartCb,
     board_keyboard,
@@ -88,6 +89,11 @@ def router() -> Router:
                       diana: Diana) -> None:
         await play.flip(bot, diana, query, callback_data)
 
+    @r.callback_query(MenuCb.filter())
+    async def on_menu(query: CallbackQuery, callback_data: MenuCb, bot: Bot,
+                      diana: Diana) -> None:
+        await play.menu(bot, diana, query, callback_data)
+
     @r.callback_query(RestartCb.filter())
     async def on_restart_button(query: CallbackQuery, callback_data: RestartCb, bot: Bot,
                                 diana: Diana) -> None:
@@ -122,7 +128,12 @@ def router() -> Router:
                                    "invalid_button"))
 
     @r.message()
-    async def on_other(message: Message, diana: Diana) -> None:
+    async def on_other(message: Message, bot: Bot, diana: Diana, event_update: Update
+                       ) -> None:
+        text = message.text or ""
+        if message.from_user is not None and not text.startswith("/") and await play.typed(
+                bot, diana, message.from_user, message.chat.id, text, event_update.update_id):
+            return
         state = await _state(message, diana, quiet=True)
         await safe(message.answer(t(play.locale_of(diana, state, message.from_user),
                                     "unknown")), "sendMessage")

@@ -180,9 +180,15 @@ def effects_of(content: Content, effects: Iterable[Effect], cause: str,
             stat = content.stats.get(str(target))
             low, high = (stat.min, stat.max) if stat else (None, None)
             op = e.op or "set"
-            out.tokens.add((f"stat-{op}", target, e.amount if op == "set" else None))
+            constant = op == "set" and e.source is None
+            out.tokens.add((f"stat-{op}", target, e.amount if constant else None))
             renews: bool | Needs
-            if op == "set":
+            if op in ("mul", "clamp") or e.source is not None:
+                # a value read from the state (or scaled by it): any value within bounds,
+                # and it may change every time
+                value = Values.between(low, high)
+                renews = True
+            elif op == "set":
                 value = Values.of(e.amount)
                 renews = _stat_moves(target, e.amount)
             else:
@@ -224,14 +230,16 @@ def effects_of(content: Content, effects: Iterable[Effect], cause: str,
 
 def _stat_moves(stat: Any, value: Any) -> Needs:
     def needs(tokens: set[Token]) -> bool:
-        return any((t[0] in ("stat-add", "stat-sub") and t[1] == stat)
+        return any((t[0] in ("stat-add", "stat-sub", "stat-mul", "stat-clamp")
+                    and t[1] == stat)
                    or (t[0] == "stat-set" and t[1] == stat and t[2] != value) for t in tokens)
     return needs
 
 
 def _stat_back(stat: Any, back: str) -> Needs:
     def needs(tokens: set[Token]) -> bool:
-        return any(t[0] in (f"stat-{back}", "stat-set") and t[1] == stat for t in tokens)
+        return any(t[0] in (f"stat-{back}", "stat-set", "stat-mul", "stat-clamp")
+                   and t[1] == stat for t in tokens)
     return needs
 
 

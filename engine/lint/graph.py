@@ -10,7 +10,18 @@ from engine.diagnostics import Diagnostic
 from engine.lint.events import Emission, Token, Values, may_match, rule_effects
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import All, AnyOf, Compare, Content, Effect, Fragment, Has, Not, Rule
+from engine.model import (
+    INPUT_CHOICE,
+    All,
+    AnyOf,
+    Compare,
+    Content,
+    Effect,
+    Fragment,
+    Has,
+    Not,
+    Rule,
+)
 from engine.walk import goto_targets, requirements
 
 
@@ -31,9 +42,10 @@ def reachable_from(content: Content, starts: set[str]) -> set[str]:
 
 
 def reachable_fragments(content: Content) -> set[str]:
-    """Fragments reachable from start (or a rule's goto) through gotos."""
+    """Fragments reachable from start (or a rule's goto, or a menu) through gotos."""
     rule_gotos = {str(e.target) for r in content.rules for e in r.then if e.kind == "goto"}
-    return reachable_from(content, {content.manifest.start, *rule_gotos})
+    # a menu opens from any page
+    return reachable_from(content, {content.manifest.start, *rule_gotos, *content.menus})
 
 
 @check
@@ -69,23 +81,27 @@ def dead_ends_and_endings(content: Content, result: LoadResult) -> Iterator[Diag
         # Story effects cannot `goto` (the schema allows it in rules only), so the one way
         # out of a fragment without choices is a rule that fires on every entry into it and
         # always moves the player on.
-        if f.ending is None and not f.choices and not _rule_moves_on(content, f):
+        if f.ending is None and not f.choices and f.input is None and f.menu is None \
+                and not _rule_moves_on(content, f):
             yield diag("G002", f"fragment `{f.id}` has no choices and is not an ending", f.loc,
                        "add a choice, or mark it `ending: good|bad|neutral|secret`")
-        if f.ending is not None and f.choices:
+        if f.ending is not None and (f.choices or f.input is not None):
+            where = f.choices[0].loc if f.choices else f.input.loc  # type: ignore[union-attr]
             yield diag("G003", f"ending `{f.id}` has choices; endings offer only a restart",
-                       f.choices[0].loc, "remove the choices or the `ending:` key")
+                       where, "remove the choices or the `ending:` key")
 
 
 @check
 def choice_sets(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     default = content.manifest.default_locale
     for f in content.fragments.values():
-        ids: dict[str, str] = {}
+        ids: dict[str, str] = {INPUT_CHOICE: INPUT_CHOICE} if f.input is not None else {}
         labels: dict[str, str] = {}
         for c in f.choices:
             if c.id in ids:
-                yield diag("C001", f"choice id `{c.id}` appears twice in `{f.id}`", c.loc,
+                yield diag("C001", f"choice id `{c.id}` appears twice in `{f.id}`"
+                           + (" (an answer to its input is the choice `input`)"
+                              if c.id == INPUT_CHOICE else ""), c.loc,
                            "choice ids must be unique within a fragment")
             ids.setdefault(c.id, c.id)
             label = c.text.get(default, default).strip().casefold()

@@ -34,6 +34,9 @@ def widths(content: Content) -> dict[str, int]:
     for s in content.stats.values():
         bounds = [abs(b) for b in (s.min, s.max) if b is not None]
         out[f"stat.{s.id}"] = len(str(max(bounds))) + 1 if len(bounds) == 2 else MAX_NUMBER
+    for v in content.strings.values():
+        out[f"string.{v.id}"] = (max(len(x) for x in v.values) if v.values is not None
+                                 else v.max_length or 0)
     return out
 
 

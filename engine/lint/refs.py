@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Compare, Content, Has, Rule
+from engine.model import Compare, Content, Has, Rule, StringVar
 from engine.suggest import closest
 from engine.text import SIMPLE_VARIABLES, unknown_variable, variables
+from engine.textinput import compiled
 from engine.walk import effects, requirements, texts
 
 BUILTIN_EVENTS = (
@@ -20,7 +22,7 @@ BUILTIN_EVENTS = (
 
 
 _DECLARED_IN = {"achievement": "achievements", "item": "items", "flag": "flags",
-                "stat": "stats", "event": "events"}
+                "stat": "stats", "event": "events", "string variable": "strings"}
 
 
 def _unknown(what: str, name: str, known: Iterable[str], loc: Loc, code: str = "R004"
@@ -41,6 +43,7 @@ def _namespaces(content: Content) -> dict[str, Iterable[str]]:
         "item": content.items,
         "flag": content.flags,
         "stat": content.stats,
+        "string variable": content.strings,
         "role": content.manifest.roles,
         "event": content.events,
     }
@@ -71,7 +74,7 @@ def unknown_migration_targets(content: Content, result: LoadResult) -> Iterator[
 @check
 def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     for f in content.fragments.values():
-        for c in f.choices:
+        for c in (*f.choices, *((f.input.choice,) if f.input else ())):
             for t in c.targets:
                 if t.to not in content.fragments:
                     yield _unknown("goto target", t.to, content.fragments, t.loc, "R002")
@@ -82,20 +85,30 @@ def unknown_gotos(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
 
 _EFFECT_NAMESPACE = {
     "set": "flag", "clear": "flag", "give": "item", "take": "item", "stat": "stat",
-    "unlock": "achievement", "emit": "event",
+    "string": "string variable", "unlock": "achievement", "emit": "event",
 }
 
 
 @check
 def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
     spaces = _namespaces(content)
+    for f in content.fragments.values():
+        if f.input is not None and f.input.into not in content.strings:
+            yield _unknown("string variable", f.input.into, content.strings, f.input.into_loc)
     for _, e in effects(content):
         space = _EFFECT_NAMESPACE.get(e.kind)
         if space and e.target not in spaces[space]:
             yield _unknown(space, str(e.target), spaces[space], e.target_loc)
+        for v in e.refs():
+            if v.stat not in content.stats:
+                yield _unknown("stat", v.stat, content.stats, v.loc)
     for _, r in requirements(content):
+        for v in r.refs() if isinstance(r, Compare) else ():
+            if v.stat not in content.stats:
+                yield _unknown("stat", v.stat, content.stats, v.loc)
         if isinstance(r, Has | Compare) and r.ref is not None:
-            space = {"visited": "fragment"}.get(r.subject, r.subject)
+            space = {"visited": "fragment", "string": "string variable"}.get(r.subject,
+                                                                           r.subject)
             if r.ref not in spaces[space]:
                 yield _unknown(space, r.ref, spaces[space], r.loc)
     levels = {lv.level for lv in content.manifest.levels}
@@ -144,22 +157,25 @@ def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Dia
             if "{" not in template:  # most texts interpolate nothing
                 continue
             for name in variables(template):
-                reason = unknown_variable(name, content.stats, content.items)
+                reason = unknown_variable(name, content.stats, content.items,
+                                          content.strings)
                 if reason:
                     yield diag("R005", f"{what}: {reason}", text.loc,
                                "variables: player, points, currency, emoji, level, level_name,"
-                               " stat.ID, item.ID; write {{ and }} for braces",
+                               " stat.ID, item.ID, string.ID; write {{ and }} for braces",
                                suggestion=_closest_variable(name, content))
 
 
 def _closest_variable(name: str, content: Content) -> str | None:
     """`{stat.corage}` -> `{stat.courage}`, `{pionts}` -> `{points}`."""
     prefix, _, ident = name.partition(".")
-    if prefix in ("stat", "item") and ident:
-        near = closest(ident, content.stats if prefix == "stat" else content.items)
+    spaces = {"stat": content.stats, "item": content.items, "string": content.strings}
+    if prefix in spaces and ident:
+        near = closest(ident, spaces[prefix])
         return f"{{{prefix}.{near}}}" if near else None
     known = [*SIMPLE_VARIABLES, *(f"stat.{s}" for s in content.stats),
-             *(f"item.{i}" for i in content.items)]
+             *(f"item.{i}" for i in content.items),
+             *(f"string.{v}" for v in content.strings)]
     near = closest(name, known)
     return f"{{{near}}}" if near else None
 
@@ -174,3 +190,51 @@ def unknown_locales(content: Content, result: LoadResult) -> Iterator[Diagnostic
                            " does not declare", text.loc,
                            f"declared locales: {', '.join(declared)}",
                            suggestion=closest(locale, declared))
+
+
+@check
+def unknown_string_values(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    """A string variable given or compared with a value it can never hold: outside an
+    enum's `values`, or longer than free text's `max_length` (such a test never changes
+    its answer; such an effect is refused by play)."""
+    for var in content.strings.values():
+        for what, value in (("the initial value is", var.initial),
+                            *(("a sample is", v) for v in var.samples)):
+            if not var.allows(value):
+                yield _bad_value(var, what, value, var.loc)
+    for _, e in effects(content):
+        var = content.strings.get(str(e.target)) if e.kind == "string" else None
+        if var is not None and e.text is not None and not var.allows(e.text):
+            yield _bad_value(var, "the effect sets", e.text, e.target_loc)
+    for _, r in requirements(content):
+        if isinstance(r, Compare) and r.subject == "string":
+            var = content.strings.get(r.ref or "")
+            for op, value in r.cmp if var is not None else ():
+                if not var.allows(value):
+                    yield _bad_value(var, f"the requirement tests `{op}`", value, r.loc)
+
+
+def _bad_value(var: StringVar, what: str, value: str, loc: Loc) -> Diagnostic:
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    if var.values is not None:
+        return diag("R009", f"{what} `{shown}`, not a value of string variable `{var.id}`",
+                    loc, f"its values: {', '.join(var.values)}",
+                    suggestion=closest(value, var.values))
+    return diag("R009", f"{what} a text of {len(value)} characters, longer than the"
+                f" {var.max_length} string variable `{var.id}` holds", loc,
+                "shorten the text, or raise the variable's max_length")
+
+
+@check
+def input_patterns(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    for f in content.fragments.values():
+        ask = f.input
+        if ask is not None and ask.pattern is not None and compiled(ask.pattern) is None:
+            try:
+                re.compile(ask.pattern)
+                why = "it is too complex"
+            except Exception as exc:  # re.error, or the limits of the compiler
+                why = str(exc)
+            yield diag("S003", f"the input of `{f.id}` has pattern `{ask.pattern}`, which is"
+                       f" not a regular expression: {why}", ask.loc,
+                       "write a Python regular expression, e.g. `^[A-Za-z ]+$`")

@@ -97,6 +97,10 @@ def _reads(content: Content, unread: set[tuple[str, str]]) -> tuple[set[tuple[st
     for _, r in requirements(content):
         if isinstance(r, Compare) and r.subject in ("stat", "item") and r.ref is not None:
             read.add((r.subject, r.ref))
+        if isinstance(r, Compare):  # the other side of a comparison between stats
+            read.update(("stat", v.stat) for v in r.refs())
+    for _, e in effects(content):  # a stat another one is computed from
+        read.update(("stat", v.stat) for v in e.refs())
     every: set[str] = set()
     for rule in content.rules:
         if rule.event in ("stat", "item"):

@@ -42,10 +42,11 @@ def successors(content: Content) -> dict[str, set[str]]:
     over-approximates, which is the safe side for every use."""
     everywhere = {e.target for o, e in effects(content)
                   if e.kind == "goto" and o.rule is not None and e.target}
+    everywhere.update(content.menus)  # a menu opens from any page
     succ: dict[str, set[str]] = {}
     for f in content.fragments.values():
         out = set(everywhere)
-        for c in f.choices:
+        for c in (*f.choices, *((f.input.choice,) if f.input else ())):
             out.update(t.to for t in c.targets)
             out.update(e.target for e in c.effects if e.kind == "goto" and e.target)
         out.update(e.target for e in (*f.on_enter, *f.on_first_enter)
@@ -86,6 +87,8 @@ def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str
             items.add(node.ref)
         elif isinstance(node, Compare) and node.subject == "stat" and node.ref:
             stats.add(node.ref)
+        if isinstance(node, Compare):  # the other side of a comparison between stats
+            stats.update(v.stat for v in node.refs())
     for r in content.rules:
         filters = dict(r.filters)
         if r.event == "flag":
@@ -94,6 +97,16 @@ def _read_story_variables(content: Content) -> tuple[set[str], set[str], set[str
             items.update([filters["item"]] if "item" in filters else content.items)
         elif r.event == "stat":
             stats.update([filters["stat"]] if "stat" in filters else content.stats)
+    # a stat read from another (`add: {stat: loot}`) passes on the need: loot decides too
+    feeds = [(e.target, {v.stat for v in e.refs()}) for _, e in effects(content)
+             if e.kind == "stat" and e.refs()]
+    grew = True
+    while grew:
+        grew = False
+        for target, sources in feeds:
+            if target in stats and not sources <= stats:
+                stats |= sources
+                grew = True
     return flags, items, stats
 
 
@@ -108,11 +121,21 @@ def _rising_caps(content: Content) -> dict[tuple[str, str], int]:
     stopped by the stat's `max` (no event), which the cap does not keep. (Totals stay far
     below the engine's bound of 10^18, where a `give` would add less.)"""
     consts: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for node in transition_requirements(content):
-        if isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
-            consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
     falls: set[tuple[str, str]] = set()
+    for node in transition_requirements(content):
+        if isinstance(node, Compare) and node.dynamic:
+            # compared with another stat: both sides matter exactly
+            falls.update(("stat", sid) for sid in (node.ref, *(v.stat for v in node.refs())))
+        elif isinstance(node, Compare) and node.subject in ("item", "stat") and node.ref:
+            consts.setdefault((node.subject, node.ref), []).extend(node.cmp)
+    read_stats = _read_story_variables(content)[2]
     for _, e in effects(content):
+        # an operand read from another stat, a product or a clamp may lower the value, and
+        # when that value is read, the stats it is computed from decide exactly how much
+        if e.target in read_stats:
+            falls.update(("stat", v.stat) for v in e.refs())
+        if e.kind == "stat" and e.target and (e.op in ("mul", "clamp") or e.source):
+            falls.add(("stat", e.target))
         if e.kind == "take" and e.target:
             falls.add(("item", e.target))
         # (no op is a `set`: its result does not depend on the value before)
@@ -143,7 +166,7 @@ class Abstraction:
     playthrough counters (the playthrough only when `playthrough_limit` is set, since it
     bounds the future), the player's name, locale and seed, the draw counter (the search
     tries every outcome of every draw), the content version and the day (one undated day
-    throughout); flags, items and stats nothing reads; at an ending, the story part of the
+    throughout); flags, items, stats and strings nothing reads; at an ending, the story part of the
     state (a restart resets it before anything reads it). Coarsened: visit counts and
     once-choices taken (see `visits_key`, `taken_key`), `earned` (beyond the top level
     threshold nothing changes), `day_points` (beyond the daily cap nothing changes), points
@@ -162,9 +185,13 @@ class Abstraction:
     read_items: frozenset[str]
     read_stats: frozenset[str]
     endings: frozenset[str]
+    # string variables a requirement that decides a move tests (each has a finite domain:
+    # an enum's values, or free text's initial value and samples)
+    read_strings: frozenset[str]
     # items and stats that only go up, each capped where comparisons stop telling values
     # apart (see `_rising_caps`); the others read are kept exactly
     caps: dict[tuple[str, str], int]
+    menus: frozenset[str] = frozenset()  # in a menu, the key keeps the page it returns to
 
     @classmethod
     def of(cls, content: Content, playthrough_limit: int | None = None) -> Abstraction:
@@ -207,6 +234,10 @@ class Abstraction:
             read_items=frozenset(items),
             read_stats=frozenset(stats),
             endings=frozenset(f.id for f in content.fragments.values() if f.ending),
+            menus=frozenset(content.menus),
+            read_strings=frozenset(node.ref for node in transition_requirements(content)
+                                   if isinstance(node, Compare) and node.subject == "string"
+                                   and node.ref),
         )
 
     def visits_key(self, here: str, visits: dict[str, int]) -> tuple:
@@ -226,10 +257,12 @@ class Abstraction:
     def key(self, s: State) -> tuple:
         points = s["points"] if self.points_cap is None else min(s["points"], self.points_cap)
         here = s["fragment"]
-        if here in self.endings:
+        # in a menu, the page it returns to decides the future as much as the menu does
+        back = s.get("menu_from") if here in self.menus else None
+        if here in self.endings or back in self.endings:
             story: tuple = ()
         else:
-            taken = self.once_choices[here]
+            taken = self.once_choices[here] | self.once_choices.get(back or here, frozenset())
             caps = self.caps
             story = (
                 tuple(f for f in s["flags"] if f in self.read_flags),
@@ -237,11 +270,13 @@ class Abstraction:
                              for i, n in s["items"].items() if i in self.read_items)),
                 tuple(sorted((i, min(v, caps.get(("stat", i), v)))
                              for i, v in s["stats"].items() if i in self.read_stats)),
-                self.visits_key(here, s["visits"]),
+                self.visits_key(back or here, s["visits"]),
                 frozenset(t for t in s["taken"] if t in taken),
+                tuple(sorted((v, t) for v, t in (s.get("strings") or {}).items()
+                             if v in self.read_strings)),
             )
         return (
-            here,
+            (here, back) if back else here,
             story,
             points,
             min(s["earned"], self.earned_cap),
@@ -264,7 +299,7 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
     here, story, points, earned, day, achievements, endings, fired, playthrough = key
     yield "fragment", here
     if story:
-        flags, items, stats, visits, taken = story
+        flags, items, stats, visits, taken, strings = story
         yield "flags set", flags
         for item, n in items:
             yield f"item {item}", n
@@ -277,6 +312,8 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
             yield "fragments visited (count)", count[0]
             yield "fragments visited (which, for visited_count)", tuple(count[1:])
         yield "once-choices taken", taken
+        for var, text in strings:
+            yield f"string {var}", text
     yield "points", points
     yield "points earned", earned
     yield "points today", day

@@ -3,8 +3,10 @@ and paths (the choice sequences that witnesses and replays are). The canonical s
 is in `engine.simulate.abstraction`.
 
 A *path* is a tuple of steps from a new player's `Start`: `"FRAGMENT.CHOICE"` takes a choice
-(the fragment is where the player must be), `"restart"` restarts at an ending. Steps never
-collide: every choice step has a dot, `restart` has none.
+(the fragment is where the player must be), `"FRAGMENT.=TEXT"` types TEXT into the
+fragment's input, `"FRAGMENT.@MENU"` opens a menu and `"FRAGMENT.@"` goes back from one,
+`"restart"` restarts at an ending. Steps never collide: every step but `restart` has a dot
+after the fragment id (ids have none), and choice ids start with a letter.
 
 A *target* is a string naming something a simulation can reach: `fragment:ID`,
 `ending:ID`, `choice:FRAGMENT.CHOICE`, `achievement:ID`, `rule:ID`; goals may also name
@@ -21,7 +23,8 @@ from engine.game import Game
 from engine.model import Compare, Content, Has
 from engine.simulate.abstraction import cap_of, transition_requirements
 from engine.state import new_state
-from engine.step import Choose, Outcome, Restart, Start, step
+from engine.step import Answer, Choose, Menu, Outcome, Restart, Start, step
+from engine.textinput import sample_answers
 
 RESTART = "restart"
 TARGET_KINDS = ("fragment", "ending", "choice", "achievement", "rule")
@@ -54,13 +57,41 @@ def available(outcome: Outcome) -> list[str]:
 
 
 def action_of(step_: str):
-    return Restart() if step_ == RESTART else Choose(step_.rpartition(".")[2])
+    if step_ == RESTART:
+        return Restart()
+    rest = step_.partition(".")[2]
+    if rest.startswith("@"):
+        return Menu(rest[1:] or None)
+    return Answer(rest[1:]) if rest.startswith("=") else Choose(rest)
+
+
+def is_answer(step_: str) -> bool:
+    """An answer or a menu step: no choice taken."""
+    return step_.partition(".")[2].startswith(("=", "@"))
+
+
+def menu_steps(content: Content, state: dict[str, Any], skip: set[str] | None = None
+               ) -> list[str]:
+    """The menus that open from the player's page (but those in `skip`), and the way
+    back from a menu."""
+    here = state["fragment"]
+    steps = [f"{here}.@{m}" for m in content.menus if m != here and not (skip and m in skip)]
+    if content.fragments[here].menu is not None and state.get("menu_from") in content.fragments:
+        steps.append(f"{here}.@")
+    return steps
+
+def answer_steps(content: Content, fragment_id: str) -> list[str]:
+    """The answers the simulator types at a fragment (none without an input)."""
+    f = content.fragments[fragment_id]
+    return [f"{fragment_id}.={v}" for v in sample_answers(content, f)] if f.input else []
 
 
 def hits(outcome: Outcome, step_: str | None = None) -> Iterator[str]:
     """The targets an outcome reaches (the step that produced it, for `choice:` targets)."""
-    if step_ is not None and step_ != RESTART:
+    if step_ is not None and step_ != RESTART and not is_answer(step_):
         yield f"choice:{step_}"
+    if step_ is not None and ".@" in step_ and step_.partition(".@")[2]:
+        yield f"fragment:{step_.partition('.@')[2]}"  # a menu opened: shown, not entered
     for e in outcome.events:
         if e.type == "enter":
             yield f"fragment:{dict(e.fields)['fragment']}"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.game import Game
+from engine.menus import inert
 from engine.messages import say
 from engine.requirements import holds, reason
 from engine.simulate.abstraction import Abstraction, multipliers
@@ -36,8 +37,10 @@ from engine.simulate.core import (
     RESTART,
     Witness,
     action_of,
+    answer_steps,
     auto_playthroughs,
     hits,
+    menu_steps,
     reached,
     replays,
 )
@@ -261,6 +264,8 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
             return found
         add(start.state, -1, (None, sc))
     truncated = False
+    inert_menus = {m for m in content.menus if inert(content, m)}
+    opened: set[str] = set()
     while queue or frontier:
         if distance is None:
             idx, s = queue.popleft()
@@ -301,7 +306,8 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                 elif s["points"] > cs.best_points:
                     cs.best_points = s["points"]
                     cs.best_reason = lock_reason(game, s, here, c.id)
-            if not moves:
+            moves += answer_steps(content, here)
+            if not moves and frag.menu is None:  # a menu always has its way back
                 dead.add(idx)
                 if here not in dead_at:  # breadth first: the shortest path to one there
                     w = witness(plan(idx))
@@ -309,6 +315,11 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
                         dead_at.add(here)
                         ex.findings.append(Finding(
                             "dead-end", here, f"no choice is available at `{here}`", w))
+            # (after the dead-end test: a menu and back leads nowhere new.) An inert menu
+            # opens once in a search, from the first state that can: from any other state
+            # it would come back to that very state
+            moves += menu_steps(content, s, opened)
+            opened.update(inert_menus)
         for m in moves:
             for sc, outcome in branches(game, draws, s, action_of(m), same):
                 ex.transitions += 1

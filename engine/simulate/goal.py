@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from engine.expressions import resolved
 from engine.game import Game
 from engine.model import All, AnyOf, Compare, Content, Requirement, Rule
 from engine.requirements import holds, quantity
@@ -127,7 +128,8 @@ def shortfall(req: Requirement, content: Content, state: State) -> float:
         return 0.0
     if isinstance(req, Compare):
         have = quantity(content, state, req.subject, req.ref)
-        gaps = [(n - have) / max(abs(n), 1) for op, n in req.cmp if op in ("gte", "gt")]
+        cmp = resolved(content, state, req.cmp) if req.dynamic else req.cmp
+        gaps = [(n - have) / max(abs(n), 1) for op, n in cmp if op in ("gte", "gt")]
         return min(1.0, max(gaps)) if gaps and max(gaps) > 0 else 1.0
     return 1.0
 

@@ -26,7 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.game import Game
-from engine.simulate.core import RESTART, Witness, action_of, begin, hits
+from engine.simulate.core import (
+    RESTART,
+    Witness,
+    action_of,
+    answer_steps,
+    begin,
+    hits,
+    is_answer,
+    menu_steps,
+)
 from engine.step import Outcome, step
 
 POLICIES = ("uniform", "least-used", "greedy")
@@ -91,7 +100,7 @@ def random_runs(game: Game, *, runs: int = 10_000, seed: int = 0, policy: str = 
     fragments = content.fragments
 
     def count(outcome: Outcome, s: str | None, path: list[str], run_seed: int) -> None:
-        if s is not None and s != RESTART:
+        if s is not None and s != RESTART and not is_answer(s):
             h["choice"][s] += 1
         for t in hits(outcome, None):
             kind, _, ref = t.partition(":")
@@ -129,6 +138,8 @@ def random_runs(game: Game, *, runs: int = 10_000, seed: int = 0, policy: str = 
             else:
                 options = [f"{here}.{c.id}" for c in outcome.screen.choices if c.available] \
                     if outcome.screen else []
+                options += answer_steps(content, here)
+                options += menu_steps(content, state)
                 if not options:
                     result = "dead-end"
                     if len(report.dead_ends) < keep:

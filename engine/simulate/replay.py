@@ -196,7 +196,7 @@ def run(game: Game, replay: Replay) -> ReplayResult:
                                                "cannot restart there")
                 break
         else:
-            where = s.rpartition(".")[0]
+            where = s.partition(".")[0]
             if content.fragments[here].ending is not None:
                 result.divergence = Divergence(i, s, "ended",
                                                f"the story ended early, at `{here}`")

@@ -185,7 +185,7 @@ def _share(n: int, total: int) -> float:
 
 def _successors(fragment) -> list[str]:
     out: list[str] = []
-    for c in fragment.choices:
+    for c in (*fragment.choices, *((fragment.input.choice,) if fragment.input else ())):
         out.extend(t.to for t in c.targets)
         out.extend(str(e.target) for e in c.effects if e.kind == "goto")
     out.extend(str(e.target) for e in (*fragment.on_enter, *fragment.on_first_enter)

@@ -196,7 +196,7 @@ class Batch:
                    "turn": rec.state["turn"], "fragment": rec.state["fragment"],
                    "points": rec.state["points"], "ledger": 0}
         if job.action is not None:
-            summary["action"] = action_to_json(job.action)
+            summary["action"] = action_to_json(job.action, keep_text=False)
         self._record(job, rec, False, summary)
         return ActionResult(job.key or "", job.player, False, code, message, rec.version,
                             summary)

@@ -27,6 +27,7 @@ from engine.simulate.abstraction import Abstraction, multipliers
 from engine.simulate.core import all_targets, hits, replays
 from engine.simulate.draws import Draws, branches, find_seed
 from engine.simulate.goal import estimate, shortfall
+from engine.simulate.readers import decided
 from engine.state import new_state
 from engine.step import Choose, Start, step
 
@@ -311,7 +312,7 @@ def test_a_bound_names_the_variables_that_multiplied_the_states() -> None:
     game = _sample()
     ex = explore(game, roles=["free"], max_states=3_000, probe=0)
     assert not ex.complete
-    names = [n for n, _ in ex.multipliers]
+    names = [n for n, _, _ in ex.multipliers]
     assert "fragments visited (which, for visited_count)" in names[:3]
     assert multipliers([]) == []
 
@@ -354,3 +355,60 @@ def test_a_path_no_seed_gives_is_reported_never_claimed_unreachable(monkeypatch)
     assert "ending:f4" in data["unproven"]
     w, gx = goal(game, "ending:f4", max_states=2_000, probe=0)
     assert w is None and gx.complete and "ending:f4" in gx.unwitnessed
+
+
+def test_a_variable_leaves_the_key_once_nothing_can_still_read_it() -> None:
+    # f0 reads the flag and counts visited fragments; f1 and f2 are past it for good
+    fragments: dict[str, Any] = {
+        "f0": {"text": "A room.", "choices": [
+            {"id": "light", "text": "Light", "once": True, "effects": [{"set": "lit"}]},
+            {"id": "go", "text": "Go", "goto": "f1", "requires": {"flag": "lit"}},
+            {"id": "far", "text": "Far", "goto": "f1",
+             "requires": {"visited_count": {"gte": 3}}}]},
+        "f1": {"text": "A hall.", "choices": [{"id": "on", "text": "On", "goto": "f2"}]},
+        "f2": {"text": "A stair.", "choices": [{"id": "out", "text": "Out", "goto": "f4"}]},
+        "f3": {"text": "Nowhere.", "choices": [{"id": "on", "text": "On", "goto": "f0"}]},
+        "f4": {"ending": "good", "text": "The end."},
+        "f5": {"ending": "bad", "text": "The end."},
+    }
+    game = _game(_files(fragments, []))
+    a = Abstraction.of(game.content)
+    s = step(game, new_state(game.content), Start()).state
+    at_f0 = {**s, "visits": {"f0": 1}}
+    # at f0 the flag and the count are still read
+    assert a.key(at_f0) != a.key({**at_f0, "flags": ["lit"]})
+    assert a.key(at_f0) != a.key({**at_f0, "visits": {"f0": 1, "f3": 1}})
+    # from f1 no move leads back to f0: neither can change the future any more
+    at_f1 = {**s, "fragment": "f1", "visits": {"f0": 1, "f1": 1}}
+    assert a.key(at_f1) == a.key({**at_f1, "flags": ["lit"]})
+    assert a.key(at_f1) == a.key({**at_f1, "visits": {"f0": 2, "f1": 1, "f3": 1}})
+    # switched off, the reductions keep them (what the bench measures against)
+    whole = Abstraction.of(game.content, off=("live", "count"))
+    assert whole.key(at_f1) != whole.key({**at_f1, "flags": ["lit"]})
+    assert whole.key(at_f1) != whole.key({**at_f1, "visits": {"f0": 2, "f1": 1, "f3": 1}})
+
+
+def test_a_once_rule_that_fired_reads_nothing_more() -> None:
+    fragments: dict[str, Any] = {
+        "f0": {"text": "A room.", "choices": [
+            {"id": "light", "text": "Light", "effects": [{"set": "lit"}]},
+            {"id": "go", "text": "Go", "goto": "f4"}]},
+        "f4": {"ending": "good", "text": "The end."},
+    }
+    rules = [{"id": "glow", "once": True, "when": {"event": "enter"}, "if": {"flag": "lit"},
+              "then": [{"unlock": "spark"}]}]
+    game = _game(_files(fragments, rules))
+    a = Abstraction.of(game.content)
+    s = step(game, new_state(game.content), Start()).state
+    assert a.key(s) != a.key({**s, "flags": ["lit"]})
+    done = {**s, "fired": ["glow"]}
+    assert a.key(done) == a.key({**done, "flags": ["lit"]})
+
+
+def test_a_count_is_decided_when_no_comparison_left_can_change() -> None:
+    gte3 = (("gte", 3),)
+    assert decided(3, 40, (gte3,))  # already at 3: true for good
+    assert decided(0, 2, (gte3,))  # can never reach 3: false for good
+    assert not decided(2, 3, (gte3,))
+    assert not decided(0, 10, ((("gte", 1),), gte3))
+    assert decided(5, 9, ((("lt", 2),), gte3))

@@ -323,15 +323,30 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
     yield "playthrough", playthrough
 
 
-def multipliers(keys: Iterable[tuple], top: int = 12) -> list[tuple[str, int]]:
-    """The variables with the most distinct values over `keys`, most first (those with one
-    value multiply nothing and are left out)."""
+def multipliers(keys: Iterable[tuple], top: int = 12, weigh: int = 6
+               ) -> list[tuple[str, int, float]]:
+    """The variables that multiplied the states over `keys`, most first: (name, distinct
+    values kept, factor). The factor is how many states the search would have merged into
+    one had the key not kept that variable alone (states / distinct keys without it): a
+    variable with many values that always move together with another multiplies nothing
+    by itself. Only the `weigh` variables with the most values are weighed (the others
+    get factor 1.0 and come after); those with one value multiply nothing and are left
+    out."""
     values: dict[str, set[Any]] = {}
+    rows = []
     for k in keys:
-        for name, v in key_variables(k):
+        row = tuple(key_variables(k))
+        rows.append(row)
+        for name, v in row:
             values.setdefault(name, set()).add(v)
-    ranked = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),
-                    key=lambda x: (-x[1], x[0]))
+    many = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),
+                  key=lambda x: (-x[1], x[0]))
+    factors: dict[str, float] = {}
+    for name, _ in many[:weigh]:
+        rest = {tuple(x for x in row if x[0] != name) for row in rows}
+        factors[name] = round(len(rows) / max(len(rest), 1), 2)
+    ranked = sorted(((n, k, factors.get(n, 1.0)) for n, k in many),
+                    key=lambda x: (-x[2], -x[1], x[0]))
     return ranked[:top]
 
 

@@ -288,3 +288,15 @@ def test_cli_text_report_mentions_the_bound() -> None:
     code, out, _ = cli(str(SAMPLE), "--max-states", "300", "--probe", "0", "--role", "free")
     assert code == 0
     assert "Stopped at the bound of 300 states" in out and "not proven" in out
+
+
+def test_cli_explore_sample_json_golden() -> None:
+    # The sample does not explore completely within a bound this small: the golden report
+    # pins what it says then (the unproven, what multiplied the states, the witnesses).
+    code, out, _ = cli(str(SAMPLE), "--max-states", "1500", "--probe", "0", "--role", "free",
+                       "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert not data["complete"] and data["multipliers"]
+    assert all(m["merge_factor"] >= 1 for m in data["multipliers"])
+    golden("explore_sample.json", out)

@@ -120,8 +120,9 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
                 f"{m['variable']}: {m['distinct_values']:,} distinct values kept "
                 f"(x{m['merge_factor']:g} states)"
                 for m in data["multipliers"][:5]) + ".", markup=False)
-            out.print("(xN: the states it explored would have merged N into one had the "
-                      "key not kept that variable.)", markup=False)
+            out.print("(xN: of up to 20,000 explored states, evenly spread, N would have "
+                      "merged into one had the key not kept that variable: a lower "
+                      "estimate.)", markup=False)
         if data["unproven"]:
             out.print(f"Unproven ({len(data['unproven'])}): neither reached nor proven "
                       "unreachable: " + ", ".join(data["unproven"]), markup=False)

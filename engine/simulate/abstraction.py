@@ -323,6 +323,11 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
     yield "playthrough", playthrough
 
 
+# Keys the merge factors are measured over: enough to rank the variables, few enough to
+# take a second or two at the end of a search of 100,000 states.
+FACTOR_SAMPLE = 20_000
+
+
 def multipliers(keys: Iterable[tuple], top: int = 12, weigh: int = 6
                ) -> list[tuple[str, int, float]]:
     """The variables that multiplied the states over `keys`, most first: (name, distinct
@@ -330,13 +335,17 @@ def multipliers(keys: Iterable[tuple], top: int = 12, weigh: int = 6
     one had the key not kept that variable alone (states / distinct keys without it): a
     variable with many values that always move together with another multiplies nothing
     by itself. Only the `weigh` variables with the most values are weighed (the others
-    get factor 1.0 and come after); those with one value multiply nothing and are left
-    out."""
+    get factor 1.0 and come after), over at most FACTOR_SAMPLE keys evenly spread over
+    the search (a sample merges less than the whole, so a factor is a lower estimate);
+    variables with one value multiply nothing and are left out."""
     values: dict[str, set[Any]] = {}
     rows = []
-    for k in keys:
+    keys = list(keys)
+    every = -(-len(keys) // FACTOR_SAMPLE)  # weigh at most FACTOR_SAMPLE, evenly spread
+    for i, k in enumerate(keys):
         row = tuple(key_variables(k))
-        rows.append(row)
+        if i % every == 0:
+            rows.append(row)
         for name, v in row:
             values.setdefault(name, set()).add(v)
     many = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),

@@ -420,3 +420,28 @@ def test_a_count_is_decided_when_no_comparison_left_can_change() -> None:
     assert not decided(2, 3, (gte3,))
     assert not decided(0, 10, ((("gte", 1),), gte3))
     assert decided(5, 9, ((("lt", 2),), gte3))
+
+
+def test_a_visit_nothing_reads_still_counts_while_the_count_is_read() -> None:
+    # f1's visit is read only at f0, behind the player at f2; but whether f1 was visited
+    # still decides whether entering it again adds to `visited_count`, which `end` reads
+    fragments: dict[str, Any] = {
+        "f0": {"text": "A room.", "choices": [
+            {"id": "a", "text": "A", "goto": "f1"},
+            {"id": "b", "text": "B", "goto": "f3"},
+            {"id": "peek", "text": "Peek", "goto": "f2", "requires": {"visited": "f1"}}]},
+        "f1": {"text": "A hall.", "choices": [{"id": "on", "text": "On", "goto": "f2"}]},
+        "f3": {"text": "A yard.", "choices": [{"id": "on", "text": "On", "goto": "f2"}]},
+        "f2": {"text": "A stair.", "choices": [
+            {"id": "loop", "text": "Loop", "goto": "f1"},
+            {"id": "end", "text": "End", "goto": "f4",
+             "requires": {"visited_count": {"gte": 4}}}]},
+        "f4": {"ending": "good", "text": "The end."},
+        "f5": {"ending": "bad", "text": "The end."},
+    }
+    game = _game(_files(fragments, []))
+    a = Abstraction.of(game.content)
+    s = step(game, new_state(game.content), Start()).state
+    via_hall = {**s, "fragment": "f2", "visits": {"f0": 1, "f1": 1, "f2": 1}}
+    via_yard = {**s, "fragment": "f2", "visits": {"f0": 1, "f3": 1, "f2": 1}}
+    assert a.key(via_hall) != a.key(via_yard)

@@ -251,8 +251,9 @@ class Abstraction:
                     n, n + sum(1 for f in ahead if f not in visits), counts):
                 return counted, None
         ahead = self.reach[here]
+        kept = {f for f, _ in counted}
         return counted, len(visits), frozenset(
-            f for f in visits if f not in rel and f in ahead)
+            f for f in visits if f not in kept and f in ahead)
 
     def key(self, s: State) -> tuple:
         points = s["points"] if self.points_cap is None else min(s["points"], self.points_cap)

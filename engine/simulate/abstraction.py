@@ -248,7 +248,7 @@ class Abstraction:
             n = len(visits)
             ahead = self.reach[here]
             if decided(n, n + len(ahead), counts) or decided(
-                    n, n + sum(1 for f in ahead if f not in visits), counts):
+                    n, n + len(ahead) - len(ahead.intersection(visits)), counts):
                 return counted, None
         ahead = self.reach[here]
         kept = {f for f, _ in counted}

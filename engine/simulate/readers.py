@@ -88,7 +88,7 @@ class Liveness:
     count_static: dict[str, tuple[Comparison, ...]] = field(default_factory=dict)
     count_once: dict[str, tuple[Comparison, ...]] = field(default_factory=dict)
     once_rules: frozenset[str] = frozenset()
-    _cache: dict[tuple[str, frozenset[str]], tuple[frozenset[Var], tuple[Comparison, ...]]] = (
+    _cache: dict[tuple[str, tuple[str, ...]], tuple[frozenset[Var], tuple[Comparison, ...]]] = (
         field(default_factory=dict))
 
     @classmethod
@@ -124,10 +124,10 @@ class Liveness:
     def at(self, here: str, fired: Iterable[str]) -> tuple[frozenset[Var], tuple[Comparison, ...]]:
         """The variables something can still read, and the comparisons of `visited_count`
         still to be made, at `here` with `fired` once rules fired."""
-        pending = self.once_rules.difference(fired)
-        k = (here, pending)
+        k = (here, tuple(fired))
         hit = self._cache.get(k)
         if hit is None:
+            pending = self.once_rules.difference(fired)
             counts = {*self.count_static[here],
                       *(cmp for r in pending for cmp in self.count_once.get(r, ()))}
             hit = (self.static[here].union(*(self.by_once[r] for r in pending)),

@@ -117,8 +117,12 @@ def print_explore(out: Console, data: dict[str, Any]) -> None:
                   markup=False)
         if data["multipliers"]:
             out.print("What multiplied the states: " + "; ".join(
-                f"{m['variable']}: {m['distinct_values']:,} distinct values kept"
+                f"{m['variable']}: {m['distinct_values']:,} distinct values kept "
+                f"(x{m['merge_factor']:g} states)"
                 for m in data["multipliers"][:5]) + ".", markup=False)
+            out.print("(xN: of up to 20,000 explored states, evenly spread, N would have "
+                      "merged into one had the key not kept that variable: a lower "
+                      "estimate.)", markup=False)
         if data["unproven"]:
             out.print(f"Unproven ({len(data['unproven'])}): neither reached nor proven "
                       "unreachable: " + ", ".join(data["unproven"]), markup=False)
@@ -336,8 +340,8 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                     "states": ex.states,
                     "roles": list(ex.roles), "seeds": list(ex.seeds),
                     "playthroughs": ex.playthroughs,
-                    "multipliers": [{"variable": n, "distinct_values": k}
-                                    for n, k in ex.multipliers],
+                    "multipliers": [{"variable": n, "distinct_values": k, "merge_factor": f}
+                                    for n, k, f in ex.multipliers],
                     "failed_replays": ex.failed_replays}
             for miss in ex.failed_replays:
                 err.print(f"BUG: the witness did not replay to its target: {miss}",
@@ -357,8 +361,8 @@ def run(directory: Path, *, mode: Mode, target: str | None, role: str | None, se
                           "the draws of its path: no witness; not proven impossible.",
                           markup=False)
             else:
-                grew = "; ".join(f"{n}: {k:,} distinct values kept"
-                                 for n, k in ex.multipliers[:3])
+                grew = "; ".join(f"{n}: {k:,} distinct values kept (x{f:g} states)"
+                                 for n, k, f in ex.multipliers[:3])
                 out.print(f"{goal_target}: not found within {max_states} states per search; "
                           "not proven impossible (raise --max-states)."
                           + (f" What multiplied the states: {grew}." if grew else ""),

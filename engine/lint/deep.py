@@ -30,7 +30,7 @@ class DeepResult:
     complete: bool
     states: int
     max_states: int = DEEP_MAX_STATES
-    multipliers: tuple[tuple[str, int], ...] = ()  # when cut: what multiplied the states
+    multipliers: tuple[tuple[str, int, float], ...] = ()  # when cut: what multiplied the states
 
     @property
     def note(self) -> str | None:
@@ -47,13 +47,14 @@ class DeepResult:
         if not self.multipliers:
             return ""
         return " What multiplied the states: " + "; ".join(
-            f"{n}: {k:,} distinct values kept" for n, k in self.multipliers[:3]) + "."
+            f"{n}: {k:,} distinct values kept (x{f:g} states)"
+            for n, k, f in self.multipliers[:3]) + "."
 
     def to_json(self) -> dict[str, object]:
         return {"complete": self.complete, "states": self.states,
                 "max_states": self.max_states, "note": self.note,
-                "multipliers": [{"variable": n, "distinct_values": k}
-                                for n, k in self.multipliers]}
+                "multipliers": [{"variable": n, "distinct_values": k, "merge_factor": f}
+                                for n, k, f in self.multipliers]}
 
 
 def _witness(v: ValueFinding) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from engine.model import Compare, Content, Has
+from engine.model import Compare, Comparison, Content, Has
+from engine.simulate.readers import Liveness, Var, decided
 from engine.state import State
 from engine.walk import effects, requirement_nodes
 
@@ -157,6 +158,12 @@ def _rising_caps(content: Content) -> dict[tuple[str, str], int]:
     return caps
 
 
+# Coarsenings that can be switched off, to measure what each buys (bench/simulate_bench.py):
+# `live` drops flags, items, stats and visit counts nothing can still read, `count` drops
+# the number of fragments visited once no `visited_count` comparison can change its answer.
+REDUCTIONS = ("live", "count")
+
+
 @dataclass(frozen=True)
 class Abstraction:
     """Which parts of a state can change the future, and how finely.
@@ -166,10 +173,11 @@ class Abstraction:
     playthrough counters (the playthrough only when `playthrough_limit` is set, since it
     bounds the future), the player's name, locale and seed, the draw counter (the search
     tries every outcome of every draw), the content version and the day (one undated day
-    throughout); flags, items, stats and strings nothing reads; at an ending, the story part of the
-    state (a restart resets it before anything reads it). Coarsened: visit counts and
-    once-choices taken (see `visits_key`, `taken_key`), `earned` (beyond the top level
-    threshold nothing changes), `day_points` (beyond the daily cap nothing changes), points
+    throughout, so the points awarded today are the points earned); flags, items, stats
+    and visit counts nothing can still read (`readers.Liveness`), strings nothing reads; at
+    an ending, the story part of the state (a restart resets it before anything reads it).
+    Coarsened: visit counts and once-choices taken (see `visits_key`, `taken_key`),
+    `earned` (beyond the top level threshold and the daily cap nothing changes), points
     (only when no cost or spend exists: beyond the largest points constant), achievements,
     endings, fired rules (sets: order does not matter)."""
 
@@ -191,10 +199,13 @@ class Abstraction:
     # items and stats that only go up, each capped where comparisons stop telling values
     # apart (see `_rising_caps`); the others read are kept exactly
     caps: dict[tuple[str, str], int]
+    live: Liveness
     menus: frozenset[str] = frozenset()  # in a menu, the key keeps the page it returns to
+    off: frozenset[str] = frozenset()  # REDUCTIONS switched off
 
     @classmethod
-    def of(cls, content: Content, playthrough_limit: int | None = None) -> Abstraction:
+    def of(cls, content: Content, playthrough_limit: int | None = None,
+           off: Iterable[str] = ()) -> Abstraction:
         visits: dict[str, int] = {}
         count_cap = 0
         points_consts: list[int] = [0]
@@ -219,13 +230,16 @@ class Abstraction:
         once = {f.id: frozenset(f"{f.id}.{c.id}" for c in f.choices if c.once)
                 for f in content.fragments.values()}
         flags, items, stats = _read_story_variables(content)
+        day_cap = content.manifest.daily_points
         return cls(
             caps=_rising_caps(content),
             relevant_visits=visits,
             visited_count_cap=count_cap,
-            earned_cap=max((lv.points for lv in levels), default=0),
+            # In one undated day the points awarded today are the points earned: past the
+            # top level's threshold they only measure the room left under the daily cap.
+            earned_cap=max(max((lv.points for lv in levels), default=0), day_cap or 0),
             points_cap=None if spends else max(points_consts),
-            day_cap=content.manifest.daily_points,
+            day_cap=day_cap,
             playthrough_limit=playthrough_limit,
             reach=reach,
             once_choices={fid: once[fid].union(*(once[g] for g in reach[fid]))
@@ -238,21 +252,39 @@ class Abstraction:
             read_strings=frozenset(node.ref for node in transition_requirements(content)
                                    if isinstance(node, Compare) and node.subject == "string"
                                    and node.ref),
+            live=Liveness.of(content, reach),
+            off=frozenset(off),
         )
 
-    def visits_key(self, here: str, visits: dict[str, int]) -> tuple:
-        """Counts of the fragments some requirement or `on_first_enter` reads, each capped
-        where comparisons stop telling values apart; and, while a `visited_count`
-        requirement can still change its answer, how many fragments were visited and which
-        of the others a move can still enter (only those decide whether a later entrance
-        adds to the count)."""
+    def visits_key(self, here: str, visits: dict[str, int], live: frozenset[Var],
+                   counts: tuple[Comparison, ...]) -> tuple:
+        """Counts of the fragments a live reader (a requirement or `on_first_enter`) reads,
+        each capped where comparisons stop telling values apart; and, while a live
+        `visited_count` comparison can still change its answer, how many fragments were
+        visited and which of the others a move can still enter (only those decide whether
+        a later entrance adds to the count)."""
         rel = self.relevant_visits
-        counted = tuple(sorted((f, min(n, rel[f])) for f, n in visits.items() if f in rel))
-        if self.visited_count_cap and len(visits) < self.visited_count_cap:
+        everything = "live" in self.off
+        counted = tuple(sorted((f, min(n, rel[f])) for f, n in visits.items()
+                               if f in rel and (everything or ("visits", f) in live)))
+        if "count" in self.off:
+            if not self.visited_count_cap or len(visits) >= self.visited_count_cap:
+                return counted, None
+        elif not counts:
+            return counted, None
+        else:
+            # Before a restart the count only grows, by at most the fragments a move can
+            # still enter that were not visited: if no comparison left changes its answer
+            # over that range, the count can no longer change the future.
+            n = len(visits)
             ahead = self.reach[here]
-            return counted, len(visits), frozenset(
-                f for f in visits if f not in rel and f in ahead)
-        return counted, None
+            if decided(n, n + len(ahead), counts) or decided(
+                    n, n + len(ahead) - len(ahead.intersection(visits)), counts):
+                return counted, None
+        ahead = self.reach[here]
+        kept = {f for f, _ in counted}
+        return counted, len(visits), frozenset(
+            f for f in visits if f not in kept and f in ahead)
 
     def key(self, s: State) -> tuple:
         points = s["points"] if self.points_cap is None else min(s["points"], self.points_cap)
@@ -262,15 +294,23 @@ class Abstraction:
         if here in self.endings or back in self.endings:
             story: tuple = ()
         else:
-            taken = self.once_choices[here] | self.once_choices.get(back or here, frozenset())
+            place = back or here  # a menu returns to its page: the future is the page's
+            taken = self.once_choices[here] | self.once_choices.get(place, frozenset())
             caps = self.caps
+            if "live" in self.off:
+                live = frozenset(
+                    [("flag", f) for f in self.read_flags] + [("item", i) for i in self.read_items]
+                    + [("stat", v) for v in self.read_stats])
+                counts = self.live.at(place, s["fired"])[1]
+            else:
+                live, counts = self.live.at(place, s["fired"])
             story = (
-                tuple(f for f in s["flags"] if f in self.read_flags),
+                tuple(f for f in s["flags"] if ("flag", f) in live),
                 tuple(sorted((i, min(n, caps.get(("item", i), n)))
-                             for i, n in s["items"].items() if i in self.read_items)),
+                             for i, n in s["items"].items() if ("item", i) in live)),
                 tuple(sorted((i, min(v, caps.get(("stat", i), v)))
-                             for i, v in s["stats"].items() if i in self.read_stats)),
-                self.visits_key(back or here, s["visits"]),
+                             for i, v in s["stats"].items() if ("stat", i) in live)),
+                self.visits_key(place, s["visits"], live, counts),
                 frozenset(t for t in s["taken"] if t in taken),
                 tuple(sorted((v, t) for v, t in (s.get("strings") or {}).items()
                              if v in self.read_strings)),
@@ -280,7 +320,7 @@ class Abstraction:
             story,
             points,
             min(s["earned"], self.earned_cap),
-            None if self.day_cap is None else min(s["day_points"], self.day_cap),
+            None,  # points today: the points earned (one undated day)
             frozenset(s["achievements"]),
             frozenset(s["endings"]),
             frozenset(s["fired"]),
@@ -296,7 +336,7 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
     """The variables an `Abstraction.key` keeps, each with its value in that key: what the
     report counts when a bound cuts a search (the variables with the most distinct values
     are those that multiplied the states)."""
-    here, story, points, earned, day, achievements, endings, fired, playthrough = key
+    here, story, points, earned, _, achievements, endings, fired, playthrough = key
     yield "fragment", here
     if story:
         flags, items, stats, visits, taken, strings = story
@@ -316,22 +356,45 @@ def key_variables(key: tuple) -> Iterator[tuple[str, Any]]:
             yield f"string {var}", text
     yield "points", points
     yield "points earned", earned
-    yield "points today", day
     yield "achievements", achievements
     yield "endings reached", endings
     yield "once rules fired", fired
     yield "playthrough", playthrough
 
 
-def multipliers(keys: Iterable[tuple], top: int = 12) -> list[tuple[str, int]]:
-    """The variables with the most distinct values over `keys`, most first (those with one
-    value multiply nothing and are left out)."""
+# Keys the merge factors are measured over: enough to rank the variables, few enough to
+# take a second or two at the end of a search of 100,000 states.
+FACTOR_SAMPLE = 20_000
+
+
+def multipliers(keys: Iterable[tuple], top: int = 12, weigh: int = 6
+               ) -> list[tuple[str, int, float]]:
+    """The variables that multiplied the states over `keys`, most first: (name, distinct
+    values kept, factor). The factor is how many states the search would have merged into
+    one had the key not kept that variable alone (states / distinct keys without it): a
+    variable with many values that always move together with another multiplies nothing
+    by itself. Only the `weigh` variables with the most values are weighed (the others
+    get factor 1.0 and come after), over at most FACTOR_SAMPLE keys evenly spread over
+    the search (a sample merges less than the whole, so a factor is a lower estimate);
+    variables with one value multiply nothing and are left out."""
     values: dict[str, set[Any]] = {}
-    for k in keys:
-        for name, v in key_variables(k):
+    rows = []
+    keys = list(keys)
+    every = -(-len(keys) // FACTOR_SAMPLE)  # weigh at most FACTOR_SAMPLE, evenly spread
+    for i, k in enumerate(keys):
+        row = tuple(key_variables(k))
+        if i % every == 0:
+            rows.append(row)
+        for name, v in row:
             values.setdefault(name, set()).add(v)
-    ranked = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),
-                    key=lambda x: (-x[1], x[0]))
+    many = sorted(((n, len(v)) for n, v in values.items() if len(v) > 1 and n != "fragment"),
+                  key=lambda x: (-x[1], x[0]))
+    factors: dict[str, float] = {}
+    for name, _ in many[:weigh]:
+        rest = {tuple(x for x in row if x[0] != name) for row in rows}
+        factors[name] = round(len(rows) / max(len(rest), 1), 2)
+    ranked = sorted(((n, k, factors.get(n, 1.0)) for n, k in many),
+                    key=lambda x: (-x[2], -x[1], x[0]))
     return ranked[:top]
 
 

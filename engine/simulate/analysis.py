@@ -188,7 +188,8 @@ def explore_json(ex: Exploration, content: Content) -> dict[str, Any]:
         "chased_states": ex.chased,
         # When a bound cut a search: the variables that multiplied its states, the
         # targets neither reached nor proven unreachable, the claims not made.
-        "multipliers": [{"variable": n, "distinct_values": k} for n, k in ex.multipliers],
+        "multipliers": [{"variable": n, "distinct_values": k, "merge_factor": f}
+                        for n, k, f in ex.multipliers],
         "unproven": [t for t in targets if t not in ex.witnesses
                      and (not ex.complete or t in ex.unwitnessed)],
         "not_claimed": [] if ex.complete else ["unreachable", "trap", "never-holds",

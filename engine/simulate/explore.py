@@ -108,8 +108,9 @@ class Exploration:
     # targets the search reached only by such paths: reachable, but without a witness, so
     # never claimed unreachable
     unwitnessed: set[str] = field(default_factory=set)
-    # when a bound cut a search: the variables with the most distinct values it kept
-    multipliers: list[tuple[str, int]] = field(default_factory=list)
+    # when a bound cut a search: the variables that multiplied its states, with how many
+    # distinct values it kept and how many states it would have merged without them
+    multipliers: list[tuple[str, int, float]] = field(default_factory=list)
     # witnesses that did not reach their target when replayed (a bug in the search)
     failed_replays: list[str] = field(default_factory=list)
 
@@ -378,18 +379,20 @@ def _search(game: Game, ex: Exploration, role: str, seed: int, abstraction: Abst
 
 def explore(game: Game, *, roles: Iterable[str] | None = None, seeds: Iterable[int] = (0,),
             max_states: int = 100_000, playthroughs: int | None = None, probe: int = 2_000,
-            progress: Callable[[int], None] | None = None) -> Exploration:
+            progress: Callable[[int], None] | None = None,
+            off: Iterable[str] = ()) -> Exploration:
     """Explore the story for each role (default: every role of the manifest) and seed.
 
     `max_states` bounds the states of each search; `playthroughs` (default
     `auto_playthroughs`) how many playthroughs a path may span; `probe` how many
-    least-used random runs look for what a cut-short search did not reach."""
+    least-used random runs look for what a cut-short search did not reach. `off` switches
+    coarsenings of the key off (`abstraction.REDUCTIONS`), to measure what each buys."""
     content = game.content
     roles = tuple(roles) if roles is not None else content.manifest.roles
     seeds = tuple(seeds)[:1] or (0,)
     limit = playthroughs if playthroughs is not None else auto_playthroughs(content)
     ex = Exploration(roles, seeds, limit, max_states)
-    abstraction = Abstraction.of(content, limit)
+    abstraction = Abstraction.of(content, limit, off)
     for role in roles:
         _search(game, ex, role, seeds[0], abstraction, max_states, None, progress)
     # Keep one finding per (kind, fragment): the one with the shortest witness.

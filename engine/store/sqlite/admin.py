@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from engine.outbox.events import from_reset
 from engine.state import new_state
-from engine.store.batch import Job
+from engine.store.batch import Job, outbox_rows
 from engine.store.errors import AdminError, BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
 from engine.store.records import Record, dump_state, ledger_entry, to_json
+from engine.store.sqlite import outbox
 from engine.store.sqlite.reads import load, stored_results
 
 if TYPE_CHECKING:
@@ -128,10 +130,14 @@ async def reset(
     rec.carry = 0
     rec.state, rec.points = state, 0
     rec.version += 1
+    if store.outbox_game is not None:
+        await w.executemany(outbox.INSERT, outbox_rows(
+            store.outbox_game, rec, job.key, now, store.game.content.version,
+            from_reset(actor, old["points"])))
     cur = await w.execute(
         "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
-        " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?"
-        " WHERE player = ? AND version = ?",
+        " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?,"
+        " outbox_seq = ? WHERE player = ? AND version = ?",
         (
             dump_state(state),
             store.game.content.version,
@@ -140,6 +146,7 @@ async def reset(
             rec.ledger_from,
             rec.carry_to,
             now,
+            rec.outbox_seq,
             rec.id,
             rec.stored_version,
         ),
@@ -213,6 +220,7 @@ async def export(
 async def delete(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[None, None]:
     rec = await fresh(store, w, job.player)
     await w.execute("DELETE FROM events WHERE player = ?", (rec.id,))
+    await w.execute("DELETE FROM outbox WHERE player = ?", (rec.id,))
     await w.execute("DELETE FROM players WHERE id = ?", (rec.id,))
     await event(
         store, w, rec.id, "delete", None, True, {"actor": job.args["actor"], "erased": True}

@@ -97,6 +97,9 @@ def _stop_on_signals(stop) -> None:
 def publish(db: DbOption = DEFAULT_DB, nats: NatsOption = DEFAULT_NATS,
             retention: RetentionOption = DEFAULT_RETENTION,
             batch: Annotated[int, typer.Option(help="Events per claim.", min=1)] = 256,
+            lease: Annotated[float, typer.Option(
+                help="Seconds a claim is held before another publisher may take it over (a"
+                " publisher that died).", min=0.1)] = 30.0,
             once: Annotated[bool, typer.Option(
                 "--once", help="Send what waits now, then exit.")] = False) -> None:
     """Send the outbox's events to NATS JetStream until stopped (Ctrl-C, SIGTERM). Several
@@ -106,15 +109,16 @@ def publish(db: DbOption = DEFAULT_DB, nats: NatsOption = DEFAULT_NATS,
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    _run(_publish(db, nats, keep, batch, once))
+    _run(_publish(db, nats, keep, batch, lease, once))
 
 
-async def _publish(db: str, url: str, retention: float, batch: int, once: bool) -> None:
+async def _publish(db: str, url: str, retention: float, batch: int, lease: float,
+                   once: bool) -> None:
     from engine.outbox.publisher import Publisher
 
     source = await _outbox(db)
     broker = JetStream(url)
-    publisher = Publisher(source, broker, batch=batch, retention=retention)
+    publisher = Publisher(source, broker, batch=batch, lease=lease, retention=retention)
     try:
         if once:
             while await publisher.once() == batch:

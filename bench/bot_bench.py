@@ -5,6 +5,7 @@ HTTP) + SQLite in a temporary directory, playing the sample story (content/ + ru
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
                                [--repeat R] [--seed N] [--think S] [--pages new|edit]
                                [--durability full|normal] [--against REF]
+                               [--outbox off,on,publish]
 
 Each player sends /start, then taps a random open button of each page as soon as the page
 arrives, or after --think S seconds on average (exponential) to model reading time (closed
@@ -36,6 +37,13 @@ at 1,000 players. 1,000 players make 1,000 updates/s when each taps about once a
 players keep every update queued and the latency is about 1,000 / throughput (0.8 s at
 1,250 updates/s), whatever the bot does; the verdict line judges any run at 1,000 players
 by its page p99.
+
+--outbox off,on,publish runs each N under each of those settings in turn (alternating
+which goes first) and prints the ratios of the medians to the first: `off` is
+DIANA_OUTBOX=off (no events written), `on` the default (every action's events written to
+the outbox in its transaction, nobody sends them), `publish` also the bot's own publisher
+sending them to a private nats-server with JetStream (DIANA_EVENTS). Target from the
+event-stream issue: the outbox costs at most 10 % of the updates/s.
 """
 
 from __future__ import annotations
@@ -193,7 +201,8 @@ def pct(values: list[float], q: float) -> float:
 
 def one_run(players: int, duration: float, warmup: float, seed: int,
             profile: str | None = None, code: Path = ROOT, think: float = 0.0,
-            pages: str = "new", durability: str = "full") -> dict[str, float]:
+            pages: str = "new", durability: str = "full", outbox: str = "on",
+            nats: str | None = None) -> dict[str, float]:
     et = EmulatorThread()
     emu = BenchEmulator(players, seed, think, callback_timeout=60)
     et.emulator = emu
@@ -203,7 +212,12 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
                "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
                "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
                "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code),
-               "DIANA_PAGES": pages, "DIANA_DURABILITY": durability}
+               "DIANA_PAGES": pages, "DIANA_DURABILITY": durability,
+               "DIANA_OUTBOX": "off" if outbox == "off" else "on"}
+        env.pop("DIANA_EVENTS", None)
+        if outbox == "publish":
+            assert nats is not None
+            env["DIANA_EVENTS"] = nats
         log = Path(tmp) / "bot.log"
         with log.open("wb") as out:
             prof = ["-m", "cProfile", "-o", profile] if profile else []
@@ -293,6 +307,54 @@ def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
                        capture_output=True)
 
 
+def outbox_modes(counts: list[int], modes: list[str], args: argparse.Namespace) -> None:
+    """Each N under each outbox setting in turn, on the same machine load."""
+    nats, server = None, None
+    tmp = Path(tempfile.mkdtemp(prefix="diana-bench-nats-"))
+    if "publish" in modes:
+        import shutil
+        import socket
+
+        binary = shutil.which("nats-server")
+        if binary is None:
+            raise SystemExit("--outbox publish needs the nats-server binary")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd",
+                                   str(tmp)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        nats = f"nats://127.0.0.1:{port}"
+        time.sleep(0.5)
+    try:
+        for n in counts:
+            runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+            for i in range(args.repeat):
+                for mode in modes if i % 2 == 0 else modes[::-1]:
+                    runs[mode].append(one_run(n, args.duration, args.warmup, args.seed + i,
+                                              think=args.think, pages=args.pages,
+                                              durability=args.durability, outbox=mode,
+                                              nats=nats))
+            med = {m: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
+                   for m, rs in runs.items()}
+            for m in modes:
+                print(f"{n:>8} " + " ".join(fmt.format(med[m][k]) for k, fmt in COLUMNS)
+                      + f"  outbox {m}", flush=True)
+            base = med[modes[0]]
+            for m in modes[1:]:
+                ratio = med[m]["updates/s"] / base["updates/s"]
+                print(f"{'ratio':>8} {ratio:>8.2f}x updates/s, page p99"
+                      f" {med[m]['page_p99'] / base['page_p99']:.2f}x: outbox {m} /"
+                      f" {modes[0]} (target: >= 0.90x updates/s)", flush=True)
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait(10)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--players", default="100,1000,10000",
@@ -313,6 +375,9 @@ def main() -> None:
     ap.add_argument("--against", metavar="REF",
                     help="also run the bot of a git revision, in turn with this one, and"
                          " print the ratios")
+    ap.add_argument("--outbox", metavar="MODES",
+                    help="comma-separated outbox settings to compare: off, on, publish (see"
+                         " above)")
     ap.add_argument("--profile", metavar="PATH",
                     help="run the bot under cProfile, writing PATH (its main thread only)")
     args = ap.parse_args()
@@ -330,6 +395,12 @@ def main() -> None:
                                           for name, fmt in COLUMNS))
     if args.against:
         against(args.against, counts, args)
+        return
+    if args.outbox:
+        modes = [m.strip() for m in args.outbox.split(",") if m.strip()]
+        if not modes or any(m not in ("off", "on", "publish") for m in modes):
+            raise SystemExit("--outbox takes off, on and/or publish")
+        outbox_modes(counts, modes, args)
         return
     for n in counts:
         runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile,

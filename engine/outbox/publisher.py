@@ -130,18 +130,24 @@ class Publisher:
                     if self._stop.is_set():
                         break
                 sent = await self.once()
-                if sent < self.batch and not self.breaker.open:
+                # What was sent is marked with the next claim, one transaction for both,
+                # when new events come soon; alone when none come.
+                if (sent < self.batch and not self.breaker.open
+                        and not await self._wait(self.idle)):
                     await self._flush()
-                    await self._wait(self.idle)
         finally:
             await self._flush()
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a poke (or stop); whether one came."""
         if seconds <= 0:
-            return
+            return False
         self._poke.clear()
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._poke.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _flush(self) -> None:
         if not self._done:

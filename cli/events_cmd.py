@@ -197,6 +197,8 @@ async def _tail(subject: str, url: str, count: int) -> None:
 
     async def show(msg) -> None:
         nonlocal seen
+        if count and seen >= count:
+            return
         typer.echo(f"{msg.subject} {msg.data.decode(errors='replace')}")
         seen += 1
         if count and seen >= count:
@@ -206,6 +208,7 @@ async def _tail(subject: str, url: str, count: int) -> None:
     try:
         await broker.client.subscribe(subject, cb=show)
         await broker.client.flush()
+        typer.echo(f"tailing {subject} on {url} (Ctrl-C stops)", err=True)
         await stop.wait()
     finally:
         await broker.close()

@@ -109,24 +109,32 @@ def test_the_broker_killed_mid_load_loses_and_doubles_nothing(kind, tmp_path):
 
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_publishers_killed_at_random_points_lose_and_double_nothing(kind, tmp_path):
-    """Two publishers at once, each SIGKILLed at random moments and started again."""
+    """Two publishers at once; six times, once the outbox is seen draining, one of them is
+    SIGKILLed a random moment later (mid-send, mid-claim or mid-mark) and another started."""
     rng = random.Random(7)
     with nats_server(tmp_path) as server, database(kind, tmp_path) as target:
-        asyncio.run(play(target, players=12, actions=25))
+        asyncio.run(play(target, players=16, actions=30))
         written = outbox(target)
         cmd = [sys.executable, "-m", "cli.main", "events", "publish", "--db", target,
-               "--nats", server.url, "--batch", "16", "--lease", "1"]
+               "--nats", server.url, "--batch", "8", "--lease", "1"]
         env = {**os.environ, "DIANA_ENV_FILE": os.devnull}
         procs: list[subprocess.Popen] = []
+        kills = 0
         try:
-            for _ in range(6):  # bounded: 6 rounds of kills
+            for _ in range(6):  # bounded: six kills
                 while len(procs) < 2:
                     procs.append(spawn(cmd, env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL))
-                time.sleep(rng.uniform(0.3, 0.9))
+                left = pending(target)
+                if left == 0:
+                    break
+                wait_for(lambda left=left: pending(target) < left, 20, every=0.005)
+                time.sleep(rng.uniform(0, 0.05))
                 victim = procs.pop(rng.randrange(len(procs)))
                 os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait(10)
+                kills += 1
+            assert kills >= 3 and pending(target) > 0, "the load ran out before the kills"
             while len(procs) < 2:
                 procs.append(spawn(cmd, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL))

@@ -11,6 +11,7 @@ after COMMIT, holding no lock; a publisher that dies leaves a lease that runs ou
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -34,6 +35,10 @@ class PgOutbox:
         self.url = url
         self.clock = clock
         self._conn: asyncpg.Connection | None = None
+        # One connection, used by the publisher's loop and its status watch at once:
+        # asyncpg runs one operation at a time on a connection.
+        self._lock = asyncio.Lock()
+        self._closed = False
 
     @classmethod
     async def open(cls, url: str, **options) -> PgOutbox:
@@ -47,17 +52,25 @@ class PgOutbox:
                              " upgrade`")
         return box
 
-    def _db(self) -> asyncpg.Connection:
+    async def _db(self) -> asyncpg.Connection:
+        """The connection, made again if the server dropped it (a restart): the publisher
+        goes on once the database is back."""
+        if self._closed:
+            raise StoreError("the outbox is closed")
         if self._conn is None or self._conn.is_closed():
-            raise StoreError("the outbox connection is closed")
+            try:
+                self._conn = await connect(self.url)
+            except StoreError as exc:
+                raise StoreError(f"the outbox: {exc}") from exc
         return self._conn
 
     async def close(self) -> None:
+        self._closed = True
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
 
-    async def claim(self, owner: str, limit: int, lease: float, done: list[int]) -> list[Row]:
-        db = self._db()
+    async def _claim(self, owner: str, limit: int, lease: float, done: list[int]) -> list[Row]:
+        db = await self._db()
         now = self.clock()
         try:
             async with db.transaction():
@@ -83,24 +96,24 @@ class PgOutbox:
         except _ERRORS as exc:
             raise StoreError(f"the outbox: {exc}") from exc
 
-    async def mark(self, ids: list[int]) -> None:
+    async def _mark(self, ids: list[int]) -> None:
         try:
-            await self._db().execute("UPDATE outbox SET published = $1, lease = NULL,"
+            await (await self._db()).execute("UPDATE outbox SET published = $1, lease = NULL,"
                                      " owner = NULL WHERE id = ANY($2::bigint[])",
                                      self.clock(), list(ids))
         except _ERRORS as exc:
             raise StoreError(f"the outbox: {exc}") from exc
 
-    async def release(self, owner: str, ids: list[int]) -> None:
+    async def _release(self, owner: str, ids: list[int]) -> None:
         try:
-            await self._db().execute("UPDATE outbox SET lease = NULL, owner = NULL"
+            await (await self._db()).execute("UPDATE outbox SET lease = NULL, owner = NULL"
                                      " WHERE owner = $1 AND published IS NULL"
                                      " AND id = ANY($2::bigint[])", owner, list(ids))
         except _ERRORS as exc:
             raise StoreError(f"the outbox: {exc}") from exc
 
-    async def status(self) -> Status:
-        db = self._db()
+    async def _status(self) -> Status:
+        db = await self._db()
         try:
             pending, leased, oldest = await db.fetchrow(
                 "SELECT count(*), count(*) FILTER (WHERE lease > $1), min(time) FROM outbox"
@@ -110,18 +123,44 @@ class PgOutbox:
             raise StoreError(f"the outbox: {exc}") from exc
         return Status(pending, leased, total - pending, oldest, newest)
 
-    async def since(self, when: float, after: int, limit: int) -> list[Row]:
+    async def _since(self, when: float, after: int, limit: int) -> list[Row]:
         try:
-            return [Row(*r) for r in await self._db().fetch(
+            return [Row(*r) for r in await (await self._db()).fetch(
                 f"SELECT {_COLUMNS} FROM outbox WHERE time >= $1 AND id > $2 ORDER BY id"
                 " LIMIT $3", when, after, limit)]
         except _ERRORS as exc:
             raise StoreError(f"the outbox: {exc}") from exc
 
-    async def prune(self, before: float) -> int:
+    async def _prune(self, before: float) -> int:
         try:
-            status = await self._db().execute(
+            status = await (await self._db()).execute(
                 "DELETE FROM outbox WHERE time < $1 AND published IS NOT NULL", before)
         except _ERRORS as exc:
             raise StoreError(f"the outbox: {exc}") from exc
         return int(status.split()[-1])
+
+    # ---- one operation at a time ----------------------------------------------------------
+
+    async def claim(self, owner: str, limit: int, lease: float, done: list[int]) -> list[Row]:
+        async with self._lock:
+            return await self._claim(owner, limit, lease, done)
+
+    async def mark(self, ids: list[int]) -> None:
+        async with self._lock:
+            await self._mark(ids)
+
+    async def release(self, owner: str, ids: list[int]) -> None:
+        async with self._lock:
+            await self._release(owner, ids)
+
+    async def status(self) -> Status:
+        async with self._lock:
+            return await self._status()
+
+    async def since(self, when: float, after: int, limit: int) -> list[Row]:
+        async with self._lock:
+            return await self._since(when, after, limit)
+
+    async def prune(self, before: float) -> int:
+        async with self._lock:
+            return await self._prune(before)

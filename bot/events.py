@@ -50,7 +50,7 @@ async def start_events(config: Config, store: Store, health: Any, metrics: Any
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
     broker = JetStream(config.events)
-    publisher = Publisher(source, broker)
+    publisher = Publisher(source, broker, retention=config.events_retention)
     before = store.on_commit
 
     def committed(seconds: float, size: int) -> None:

@@ -24,11 +24,12 @@ import typer
 
 from cli.settings import DEFAULT_DB, DbOption
 from engine.outbox.jetstream import BrokerError, JetStream
+from engine.outbox.publisher import RETENTION, age
 from engine.store.errors import StoreError
 from engine.store.open import open_outbox
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
-DEFAULT_RETENTION = "7d"
+DEFAULT_RETENTION = RETENTION
 
 app = typer.Typer(help="The event stream: publish the outbox, watch it, replay it, consume"
                        " it.", no_args_is_help=True, add_completion=False,
@@ -40,18 +41,6 @@ NatsOption = Annotated[str, typer.Option(
 RetentionOption = Annotated[str, typer.Option(
     "--retention", envvar="DIANA_EVENTS_RETENTION", show_envvar=True, metavar="AGE",
     help="How long published events stay in the outbox for replays (30m, 12h, 7d).")]
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def age(text: str) -> float:
-    """`30m`, `12h`, `7d` as seconds; ValueError otherwise."""
-    m = _AGE.match(text)
-    if not m:
-        raise ValueError(f"`{text}` is not an age such as 30m, 12h or 7d")
-    return float(m.group(1)) * _UNIT[m.group(2)]
-
 
 def moment(text: str, now: float) -> float:
     """An age back from now (`2h`) or an ISO date-time (UTC unless it says otherwise)."""

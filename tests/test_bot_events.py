@@ -5,6 +5,7 @@ keeps answering, the outbox grows (/metrics says so) and drains once it is back.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from botkit import spawn_bot, start, wait_polling
 from eventkit import check_stream, outbox, pending
@@ -14,6 +15,8 @@ from opskit import http_port, metrics, probe
 from bot.testing import EmulatorThread
 from engine.outbox.events import slug
 from engine.outbox.jetstream import stream_name
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_bot_publishes_and_rides_out_a_broker_outage(tmp_path):
@@ -49,3 +52,25 @@ def test_the_bot_publishes_and_rides_out_a_broker_outage(tmp_path):
             assert {e["game"] for e in written} == {slug("The Test House")}
         finally:
             bot.stop()
+
+
+def test_the_event_settings_are_checked_at_start(tmp_path):
+    import pytest
+
+    from bot.config import ConfigError, load_config
+
+    base = {"BOT_TOKEN": "1:" + "a" * 30, "DIANA_CONTENT": str(ROOT / "content"),
+            "DIANA_DB": str(tmp_path / "db.sqlite3")}
+    config = load_config({**base, "DIANA_EVENTS": "nats://127.0.0.1:4222",
+                          "DIANA_EVENTS_RETENTION": "12h"}, dotenv=tmp_path / "none")
+    assert (config.events, config.events_retention, config.outbox) == (
+        "nats://127.0.0.1:4222", 12 * 3600, True)
+    assert load_config(base, dotenv=tmp_path / "none").events is None
+    for bad, said in ((("DIANA_EVENTS", "redis://x"), "DIANA_EVENTS must be a NATS URL"),
+                      (("DIANA_OUTBOX", "maybe"), "DIANA_OUTBOX must be on or off"),
+                      (("DIANA_EVENTS_RETENTION", "forever"), "DIANA_EVENTS_RETENTION")):
+        with pytest.raises(ConfigError, match=said):
+            load_config({**base, bad[0]: bad[1]}, dotenv=tmp_path / "none")
+    with pytest.raises(ConfigError, match="needs the outbox"):
+        load_config({**base, "DIANA_EVENTS": "nats://h:4222", "DIANA_OUTBOX": "off"},
+                    dotenv=tmp_path / "none")

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import socket
 import time
 from collections import defaultdict
@@ -39,6 +40,18 @@ log = logging.getLogger("diana.events")
 
 LEASE = 30.0  # seconds a claim is held before another publisher may take it over
 BATCH = 256
+RETENTION = "7d"  # how long sent events stay in the outbox for replays, by default
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def age(text: str) -> float:
+    """`30m`, `12h`, `7d` as seconds; ValueError otherwise."""
+    m = _AGE.match(text)
+    if not m:
+        raise ValueError(f"`{text}` is not an age such as 30m, 12h or 7d")
+    return float(m.group(1)) * _UNIT[m.group(2)]
 
 
 class Broker(Protocol):

@@ -155,6 +155,7 @@ async def throughput(target: str, url: str) -> float:
 async def lag(target: str, url: str, rate: float, duration: float, warmup: float
               ) -> dict[str, float]:
     game = sample_game()
+    await drop_streams(url)  # the ids of an earlier run's events would be dropped as seen
     store = await open_store(target, game)
     source = await open_outbox(target)
     broker = JetStream(url)
@@ -235,6 +236,7 @@ async def lag(target: str, url: str, rate: float, duration: float, warmup: float
     await source.close()
     await store.close()
     return {"offered": offered, "done/s": done / (window[1] - start),
+            "received/s": received / (window[1] - start),
             "p50": pct(lags, 0.5) * 1e3, "p99": pct(lags, 0.99) * 1e3,
             "events": float(len(lags))}
 
@@ -289,7 +291,8 @@ def main() -> None:
                     ctx.__exit__(None, None, None)  # type: ignore[attr-defined]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(f"tap -> consumer at {med['offered']:,.0f} actions/s offered"
-              f" ({med['done/s']:,.0f} applied/s, {med['events']:,.0f} events measured):"
+              f" ({med['done/s']:,.0f} applied/s, {med['received/s']:,.0f} events/s received,"
+              f" {med['events']:,.0f} measured):"
               f" p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms"
               f" (p99 runs: {', '.join(format(r['p99'], '.1f') for r in runs)})", flush=True)
     finally:

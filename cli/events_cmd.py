@@ -148,9 +148,12 @@ async def _status(db: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"pending": st.pending, "leased": st.leased,
                                "published": st.published, "lag_seconds": st.lag(now),
-                               "oldest_pending": st.oldest_pending, "newest": st.newest}))
+                               "oldest_pending": st.oldest_pending, "newest": st.newest,
+                               "holder": st.holder}))
         return
     typer.echo(f"unsent     {st.pending:,} ({st.leased:,} being sent)")
+    if st.holder is not None:
+        typer.echo(f"publisher  {st.holder} (holds the outbox's lease)")
     typer.echo(f"published  {st.published:,} (kept for replays until pruned)")
     if st.oldest_pending is not None:
         typer.echo(f"lag        {st.lag(now):.1f} s (oldest unsent event:"

@@ -8,6 +8,7 @@ import contextlib
 import json
 import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,15 @@ def pending(target: str) -> int:
         return pg_rows(target, sql)[0][0]
     with contextlib.closing(sqlite3.connect(target)) as db:
         return db.execute(sql).fetchone()[0]
+
+
+def lease_owner(target: str) -> str | None:
+    """SQLite: the publisher holding the outbox's lease now (PostgreSQL leases rows)."""
+    if is_url(target):
+        return None
+    with contextlib.closing(sqlite3.connect(target)) as db:
+        owner, until = db.execute("SELECT owner, until FROM outbox_lease").fetchone()
+    return owner if owner is not None and until > time.time() else None
 
 
 def check_stream(stream: list[dict], written: list[dict]) -> None:

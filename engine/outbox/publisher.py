@@ -39,7 +39,7 @@ from engine.outbox.source import Row, Source, Status
 log = logging.getLogger("diana.events")
 
 LEASE = 30.0  # seconds a claim is held before another publisher may take it over
-BATCH = 256
+BATCH = 1024
 RETENTION = "7d"  # how long sent events stay in the outbox for replays, by default
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")

@@ -25,6 +25,7 @@ class Status:
     published: int  # acknowledged, kept for replays until pruned
     oldest_pending: float | None  # the time of the oldest unsent event
     newest: float | None  # the time of the newest event
+    holder: str | None = None  # SQLite: the publisher whose lease covers the whole outbox
 
     def lag(self, now: float) -> float:
         """Seconds the oldest unsent event has waited (0 when nothing waits)."""
@@ -35,12 +36,14 @@ class Source(Protocol):
     async def claim(self, owner: str, limit: int, lease: float, done: list[int]
                     ) -> list[Row]:
         """Mark `done` published, then lease up to `limit` unsent events to `owner` for
-        `lease` seconds, in one transaction: for each player, only a run of their oldest
-        unsent events, and none of a player another publisher holds a lease on."""
+        `lease` seconds: for each player, only a run of their oldest unsent events, and
+        none of a player another publisher holds a lease on. (SQLite leases the whole
+        outbox to one publisher at a time instead, see engine/store/sqlite/outbox.py.)"""
         ...
 
     async def release(self, owner: str, ids: list[int]) -> None:
-        """Give back a lease early (the broker refused): another publisher may take them."""
+        """Give back a lease early (the broker refused): they are claimed again, by this
+        publisher or another."""
         ...
 
     async def mark(self, ids: list[int]) -> None: ...

@@ -150,12 +150,17 @@ CREATE TABLE outbox (
     subject   TEXT NOT NULL,                   -- diana.<game>.<kind>.<verb>
     time      REAL NOT NULL,
     body      TEXT NOT NULL,                   -- the event's JSON, as sent
-    published REAL,                            -- when the broker acknowledged it
-    lease     REAL,                            -- claimed by `owner` until then
-    owner     TEXT
+    published REAL                             -- when the broker acknowledged it
 );
 CREATE INDEX outbox_pending ON outbox(id) WHERE published IS NULL;
 CREATE INDEX outbox_time ON outbox(time);
+-- Which publisher sends the outbox now, until when (see sqlite/outbox.py): one row.
+CREATE TABLE outbox_lease (
+    one   INTEGER PRIMARY KEY CHECK (one = 1),
+    owner TEXT,
+    until REAL NOT NULL
+);
+INSERT INTO outbox_lease VALUES (1, NULL, 0);
 """
 
 MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]

@@ -187,8 +187,10 @@ class SqliteOutbox:
             raise
 
     async def mark(self, ids: list[int]) -> None:
+        """Queued for the background writer: the publisher never waits for the write lock
+        (`close` writes what is left)."""
         self._marks.extend(ids)
-        await self._flush_marks()
+        self._mark_soon()
 
     async def release(self, owner: str, ids: list[int]) -> None:
         """The broker refused these: hand them out again from the first of them (those

@@ -143,7 +143,7 @@ async def throughput(target: str, url: str) -> float:
     try:
         while await publisher.once() > 0:
             pass
-        await publisher._flush()
+        await publisher.flush()
         took = time.perf_counter() - began
         if publisher.published != total:
             raise SystemExit(f"events bench: {publisher.published} of {total} sent"

@@ -112,7 +112,7 @@ async def _publish(db: str, url: str, retention: float, batch: int, lease: float
         if once:
             while await publisher.once() == batch:
                 pass
-            await publisher._flush()
+            await publisher.flush()
             if publisher.breaker.open:
                 raise _fail(publisher.last_error or "the broker failed", 1)
             typer.echo(f"{publisher.published} events published"

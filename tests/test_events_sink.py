@@ -45,7 +45,7 @@ def test_the_sink_agrees_with_the_store_and_dead_letters_what_it_cannot_read(tmp
             publisher = Publisher(source, broker)
             while await publisher.once():
                 pass
-            await publisher._flush()
+            await publisher.flush()
             # A message no publisher of ours would send: not an event.
             nc = await nats.connect(server.url)
             await nc.jetstream().publish(f"diana.{GAME}.points.awarded", b"{not json")

@@ -147,9 +147,9 @@ class Publisher:
                 # when new events come soon; alone when none come.
                 if (sent < self.batch and not self.breaker.open
                         and not await self._wait(self.idle)):
-                    await self._flush()
+                    await self.flush()
         finally:
-            await self._flush()
+            await self.flush()
 
     async def _wait(self, seconds: float) -> bool:
         """Wait up to `seconds` for a poke (or stop); whether one came."""
@@ -162,7 +162,8 @@ class Publisher:
             return False
         return True
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
+        """Mark what was sent and not yet marked (it rides with the next claim otherwise)."""
         if not self._done:
             return
         try:

@@ -5,7 +5,7 @@ HTTP) + SQLite in a temporary directory, playing the sample story (content/ + ru
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
                                [--repeat R] [--seed N] [--think S] [--pages new|edit]
                                [--durability full|normal] [--against REF]
-                               [--outbox off,on,publish]
+                               [--outbox off,on,publish,outage]
 
 Each player sends /start, then taps a random open button of each page as soon as the page
 arrives, or after --think S seconds on average (exponential) to model reading time (closed
@@ -38,11 +38,13 @@ players keep every update queued and the latency is about 1,000 / throughput (0.
 1,250 updates/s), whatever the bot does; the verdict line judges any run at 1,000 players
 by its page p99.
 
---outbox off,on,publish runs each N under each of those settings in turn (alternating
+--outbox off,on,publish,outage runs each N under each of those settings in turn (alternating
 which goes first) and prints the ratios of the medians to the first: `off` is
 DIANA_OUTBOX=off (no events written), `on` the default (every action's events written to
 the outbox in its transaction, nobody sends them), `publish` also the bot's own publisher
-sending them to a private nats-server with JetStream (DIANA_EVENTS). Target from the
+sending them to a private nats-server with JetStream (DIANA_EVENTS), `outage` the same
+with that server stopped for the whole measuring window (started again after the run):
+the circuit breaker's case, where the bot should answer as fast as ever. Target from the
 event-stream issue: the outbox costs at most 10 % of the updates/s.
 """
 
@@ -202,7 +204,7 @@ def pct(values: list[float], q: float) -> float:
 def one_run(players: int, duration: float, warmup: float, seed: int,
             profile: str | None = None, code: Path = ROOT, think: float = 0.0,
             pages: str = "new", durability: str = "full", outbox: str = "on",
-            nats: str | None = None) -> dict[str, float]:
+            nats: str | None = None, measuring: Any = None) -> dict[str, float]:
     et = EmulatorThread()
     emu = BenchEmulator(players, seed, think, callback_timeout=60)
     et.emulator = emu
@@ -215,7 +217,7 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
                "DIANA_PAGES": pages, "DIANA_DURABILITY": durability,
                "DIANA_OUTBOX": "off" if outbox == "off" else "on"}
         env.pop("DIANA_EVENTS", None)
-        if outbox == "publish":
+        if outbox in ("publish", "outage"):
             assert nats is not None
             env["DIANA_EVENTS"] = nats
         log = Path(tmp) / "bot.log"
@@ -242,6 +244,8 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
                 updates0, calls0 = len(emu.history), len(emu.calls)
             polls0, bot_cpu0, own_cpu0 = emu.polls, cpu_seconds(proc.pid), time.process_time()
             emu.stats.start = time.monotonic()
+            if measuring is not None:
+                measuring()  # (the outage mode stops the broker here)
             emu.stats.end = emu.stats.start + duration
             time.sleep(duration)
             emu.running = False
@@ -309,23 +313,34 @@ def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
 
 def outbox_modes(counts: list[int], modes: list[str], args: argparse.Namespace) -> None:
     """Each N under each outbox setting in turn, on the same machine load."""
-    nats, server = None, None
-    tmp = Path(tempfile.mkdtemp(prefix="diana-bench-nats-"))
-    if "publish" in modes:
-        import shutil
-        import socket
+    import shutil
+    import socket
 
+    nats = None
+    tmp = Path(tempfile.mkdtemp(prefix="diana-bench-nats-"))
+    servers: list[subprocess.Popen] = []
+
+    def start_server() -> None:
+        servers.append(subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port),
+                                         "-sd", str(tmp)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+
+    def stop_server() -> None:
+        while servers:
+            proc = servers.pop()
+            proc.kill()
+            proc.wait(10)
+
+    if {"publish", "outage"} & set(modes):
         binary = shutil.which("nats-server")
         if binary is None:
-            raise SystemExit("--outbox publish needs the nats-server binary")
+            raise SystemExit("--outbox publish and outage need the nats-server binary")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd",
-                                   str(tmp)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
         nats = f"nats://127.0.0.1:{port}"
-        time.sleep(0.5)
+        start_server()
     try:
         for n in counts:
             runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
@@ -334,7 +349,10 @@ def outbox_modes(counts: list[int], modes: list[str], args: argparse.Namespace) 
                     runs[mode].append(one_run(n, args.duration, args.warmup, args.seed + i,
                                               think=args.think, pages=args.pages,
                                               durability=args.durability, outbox=mode,
-                                              nats=nats))
+                                              nats=nats, measuring=stop_server
+                                              if mode == "outage" else None))
+                    if not servers and nats is not None:
+                        start_server()
             med = {m: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
                    for m, rs in runs.items()}
             for m in modes:
@@ -343,15 +361,12 @@ def outbox_modes(counts: list[int], modes: list[str], args: argparse.Namespace) 
             base = med[modes[0]]
             for m in modes[1:]:
                 ratio = med[m]["updates/s"] / base["updates/s"]
+                target = ("page p99 <= 2x" if m == "outage" else ">= 0.90x updates/s")
                 print(f"{'ratio':>8} {ratio:>8.2f}x updates/s, page p99"
                       f" {med[m]['page_p99'] / base['page_p99']:.2f}x: outbox {m} /"
-                      f" {modes[0]} (target: >= 0.90x updates/s)", flush=True)
+                      f" {modes[0]} (target: {target})", flush=True)
     finally:
-        if server is not None:
-            server.kill()
-            server.wait(10)
-        import shutil
-
+        stop_server()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -376,8 +391,8 @@ def main() -> None:
                     help="also run the bot of a git revision, in turn with this one, and"
                          " print the ratios")
     ap.add_argument("--outbox", metavar="MODES",
-                    help="comma-separated outbox settings to compare: off, on, publish (see"
-                         " above)")
+                    help="comma-separated outbox settings to compare: off, on, publish,"
+                         " outage (see above)")
     ap.add_argument("--profile", metavar="PATH",
                     help="run the bot under cProfile, writing PATH (its main thread only)")
     args = ap.parse_args()
@@ -398,8 +413,8 @@ def main() -> None:
         return
     if args.outbox:
         modes = [m.strip() for m in args.outbox.split(",") if m.strip()]
-        if not modes or any(m not in ("off", "on", "publish") for m in modes):
-            raise SystemExit("--outbox takes off, on and/or publish")
+        if not modes or any(m not in ("off", "on", "publish", "outage") for m in modes):
+            raise SystemExit("--outbox takes off, on, publish and/or outage")
         outbox_modes(counts, modes, args)
         return
     for n in counts:

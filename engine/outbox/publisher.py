@@ -130,10 +130,6 @@ class Publisher:
         self._stop.set()
         self._poke.set()
 
-    @property
-    def state(self) -> str:
-        return "open" if self.breaker.open else "closed"
-
     async def run(self) -> None:
         """Publish until `stop()`; never raises for a broker or database failure."""
         try:

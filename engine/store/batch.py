@@ -138,9 +138,9 @@ class Batch:
         if tail is None:
             raise RuntimeError("the migration broke the ledger invariant")
         kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
-        emitted = domain.from_ledger(tail) if self.outbox_game else []
+        rows = self._events(rec, None, new, domain.from_ledger(tail))
         written = self._effects(rec, new, tail, kinds, None)
-        self._emit(rec, None, emitted)
+        self._emit(rec, rows)
         self.work[rec.external] = rec
         summary = {"op": "migrate", "ok": True, "how": migration.how, "from": migration.old,
                    "to": migration.new, "from_version": migration.from_version,
@@ -171,8 +171,8 @@ class Batch:
             return self._reject(job, rec, "internal-error",
                                 "the step broke the ledger invariant; nothing was applied")
         kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
-        emitted = domain.from_outcome(outcome.events) if self.outbox_game else []
-        return self._commit(job, rec, new, tail, kinds, outcome, emitted, {
+        rows = self._events(rec, job.key, new, domain.from_outcome(outcome.events))
+        return self._commit(job, rec, new, tail, kinds, outcome, rows, {
             "action": action_to_json(job.action),  # type: ignore[arg-type]
             "events": [e.type for e in outcome.events],
             "notices": list(outcome.notices),
@@ -193,8 +193,8 @@ class Batch:
         entry = ledger_entry(signed, reason, f"admin:{actor}", s["turn"], s["day"])
         new = {**s, "points": s["points"] + signed, "earned": max(0, s["earned"] + signed),
                "ledger": [*s["ledger"], entry]}
-        emitted = domain.from_admin(job.op, amount, reason, actor) if self.outbox_game else []
-        return self._commit(job, rec, new, [entry], [job.op], None, emitted,
+        rows = self._events(rec, job.key, new, domain.from_admin(job.op, amount, reason, actor))
+        return self._commit(job, rec, new, [entry], [job.op], None, rows,
                             {"amount": amount, "reason": reason, "actor": actor})
 
     # -- recording --------------------------------------------------------------------------
@@ -211,10 +211,9 @@ class Batch:
 
     def _commit(self, job: Job, rec: Record, new: State, tail: list[dict[str, Any]],
                 kinds: list[str], outcome: Outcome | None,
-                emitted: list[tuple[str, dict[str, Any]]], extra: dict[str, Any]
-                ) -> ActionResult:
+                events: list[tuple], extra: dict[str, Any]) -> ActionResult:
         written = self._effects(rec, new, tail, kinds, job.key)
-        self._emit(rec, job.key, emitted)
+        self._emit(rec, events)
         summary = {"op": job.op, "ok": True, "error": None, "message": None,
                    "turn": new["turn"], "fragment": new["fragment"], "points": new["points"],
                    "ledger": written, **extra}
@@ -259,14 +258,19 @@ class Batch:
         rec.version += 1
         return len(rows)
 
-    def _emit(self, rec: Record, key: str | None,
-              emitted: list[tuple[str, dict[str, Any]]]) -> None:
-        """Outbox rows for the events of an applied operation (in the save's transaction);
-        `rec` is the record after it."""
-        if not emitted or self.outbox_game is None:
-            return
-        self.outbox.extend(outbox_rows(self.outbox_game, rec, key, self.now,
-                                       rec.state["content_version"], emitted))
+    def _events(self, rec: Record, key: str | None, new: State,
+                emitted: list[tuple[str, dict[str, Any]]]) -> list[tuple]:
+        """The outbox rows of an operation about to be applied (built before anything is
+        published, as they can fail); none with the outbox off."""
+        if self.outbox_game is None or not emitted:
+            return []
+        return outbox_rows(self.outbox_game, rec.id, rec.external, rec.outbox_seq, key,
+                           self.now, new["content_version"], emitted)
+
+    def _emit(self, rec: Record, rows: list[tuple]) -> None:
+        """The rows go with the save's transaction; the player's seq moves past them."""
+        self.outbox.extend(rows)
+        rec.outbox_seq += len(rows)
 
     def _record(self, job: Job, rec: Record, ok: bool, summary: dict[str, Any]) -> None:
         self.work[rec.external] = rec
@@ -290,16 +294,16 @@ class Batch:
         return [(board, pid, delta, at) for (board, pid), (delta, at) in self.scores.items()]
 
 
-def outbox_rows(game: str, rec: Record, key: str | None, now: float, content_version: str,
+def outbox_rows(game: str, pid: int, player: str, last_seq: int, key: str | None,
+                now: float, content_version: str,
                 emitted: list[tuple[str, dict[str, Any]]]) -> list[tuple]:
-    """(event id, player id, seq, subject, time, body) per event; moves rec.outbox_seq on.
-    Both stores' outbox tables take these rows as they are."""
+    """(event id, player id, seq, subject, time, body) per event, numbered on from the
+    player's `last_seq`. Both stores' outbox tables take these rows as they are."""
     key = key or domain.auto_key()
     rows = []
     for index, (type_, data) in enumerate(emitted, 1):
-        rec.outbox_seq += 1
-        event = domain.envelope(game, rec.external, key, index, rec.outbox_seq, now,
-                                content_version, type_, data)
-        rows.append((event["id"], rec.id, rec.outbox_seq, domain.subject(game, type_), now,
-                     to_json(event)))
+        seq = last_seq + index
+        event = domain.envelope(game, player, key, index, seq, now, content_version, type_,
+                                data)
+        rows.append((event["id"], pid, seq, domain.subject(game, type_), now, to_json(event)))
     return rows

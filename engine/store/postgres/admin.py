@@ -103,9 +103,10 @@ async def reset(store: PgStore, c: asyncpg.Connection, job: Job
     rec.state, rec.points = state, 0
     rec.version += 1
     if store.outbox_game is not None:
-        await c.executemany(outbox.INSERT, outbox_rows(
-            store.outbox_game, rec, job.key, now, store.game.content.version,
-            from_reset(actor, old["points"])))
+        rows = outbox_rows(store.outbox_game, rec.id, rec.external, rec.outbox_seq, job.key,
+                           now, store.game.content.version, from_reset(actor, old["points"]))
+        await c.executemany(outbox.INSERT, rows)
+        rec.outbox_seq += len(rows)
     status = await c.execute(
         "UPDATE saves SET state = $1::jsonb, content_version = $2, fragment = NULL,"
         " version = $3, points = 0, ledger_seq = $4, ledger_from = $5, carry_to = $6,"

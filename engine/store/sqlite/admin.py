@@ -131,9 +131,10 @@ async def reset(
     rec.state, rec.points = state, 0
     rec.version += 1
     if store.outbox_game is not None:
-        await w.executemany(outbox.INSERT, outbox_rows(
-            store.outbox_game, rec, job.key, now, store.game.content.version,
-            from_reset(actor, old["points"])))
+        rows = outbox_rows(store.outbox_game, rec.id, rec.external, rec.outbox_seq, job.key,
+                           now, store.game.content.version, from_reset(actor, old["points"]))
+        await w.executemany(outbox.INSERT, rows)
+        rec.outbox_seq += len(rows)
     cur = await w.execute(
         "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
         " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?,"

@@ -91,8 +91,9 @@ def publish(db: DbOption = DEFAULT_DB, nats: NatsOption = DEFAULT_NATS,
                 " publisher that died).", min=0.1)] = 30.0,
             once: Annotated[bool, typer.Option(
                 "--once", help="Send what waits now, then exit.")] = False) -> None:
-    """Send the outbox's events to NATS JetStream until stopped (Ctrl-C, SIGTERM). Several
-    publishers may run at once, on one machine or many."""
+    """Send the outbox's events to NATS JetStream until stopped (Ctrl-C, SIGTERM).
+
+    Several publishers may run at once, on one machine or many."""
     try:
         keep = age(retention)
     except ValueError as exc:
@@ -211,8 +212,10 @@ def replay(since: Annotated[str, typer.Option(
                "--since", help="From when: an age back from now (2h, 7d) or an ISO"
                " date-time.", metavar="T")],
            db: DbOption = DEFAULT_DB, nats: NatsOption = DEFAULT_NATS) -> None:
-    """Send again every event the outbox still holds from T on, in order. The broker drops
-    those it still has (within its de-duplication window); consumers skip what they saw."""
+    """Send again every event the outbox still holds from T on, in order.
+
+    The broker drops those it still has (within its de-duplication window); consumers skip
+    what they saw."""
     try:
         when = moment(since, time.time())
     except ValueError as exc:
@@ -265,8 +268,10 @@ def sink(db: Annotated[Path, typer.Option("--db", help="The stats database (SQLi
          durable: Annotated[str, typer.Option(help="The JetStream consumer's name: a sink"
                                               " restarted goes on where it stopped.")]
          = "diana-sink") -> None:
-    """Keep stats tables (players, points, levels, fragments, achievements) from the
-    stream; events it cannot handle go to `dlq.<subject>`."""
+    """Keep stats tables from the stream (one real consumer).
+
+    Players, points, levels, fragments, achievements; events it cannot handle go to the
+    dead-letter subject `dlq.<subject>`."""
     _run(_sink(db, game, nats, durable))
 
 

@@ -5,7 +5,16 @@ HTTP) + SQLite in a temporary directory, playing the sample story (content/ + ru
 Run: python bench/bot_bench.py [--players 100,1000,10000] [--duration S] [--warmup S]
                                [--repeat R] [--seed N] [--think S] [--pages new|edit]
                                [--durability full|normal] [--against REF]
+                               [--stacks sqlite,pg:2 --pg URL]
                                [--outbox off,on,publish,outage]
+
+--stacks runs each N on several stacks in turn, each on a fresh database, and prints
+their medians side by side with ratios against the first: `sqlite` (one process, long
+polling: the default), `sqlite-webhook` (one process, updates posted to its webhook),
+`pg:K` (`diana bot webhook --workers K` on a new database of the PostgreSQL server --pg
+names, dropped after; updates posted to the shared port, which the kernel spreads over
+the workers). In webhook stacks the emulator posts each update at once, concurrently
+(Telegram's own delivery is not modelled), and `batch` means nothing.
 
 Each player sends /start, then taps a random open button of each page as soon as the page
 arrives, or after --think S seconds on average (exponential) to model reading time (closed
@@ -52,9 +61,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import gc
 import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -97,8 +108,11 @@ class Stats:
 class BenchEmulator(Emulator):
     """The emulator with the players inside: its Bot API handlers report each reply."""
 
-    def __init__(self, players: int, seed: int, think: float = 0.0, **options: Any) -> None:
+    def __init__(self, players: int, seed: int, think: float = 0.0,
+                 webhook_port: int | None = None, **options: Any) -> None:
         super().__init__(**options)
+        self.webhook_port = webhook_port  # None: the bot long-polls
+        self._client: Any = None
         self.rng = random.Random(seed)
         self.think = think
         self.players = {FIRST_ID + i: PlayerState(FIRST_ID + i) for i in range(players)}
@@ -106,6 +120,36 @@ class BenchEmulator(Emulator):
             self.user(pid, f"P{pid - FIRST_ID}")
         self.stats = Stats()
         self.running = False
+
+    # -- webhook delivery ---------------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> int:
+        if self.webhook_port is None:
+            return super()._push(update)
+        with self.lock:
+            update = {"update_id": next(self._update_ids), **update}
+            self.history[update["update_id"]] = copy.deepcopy(update)
+        asyncio.get_running_loop().create_task(self._post(update))
+        return update["update_id"]
+
+    async def _post(self, update: dict[str, Any]) -> None:
+        import aiohttp
+
+        if self._client is None:
+            self._client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=256))
+        try:
+            async with self._client.post(
+                    f"http://127.0.0.1:{self.webhook_port}/webhook", json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as r:
+                await r.read()
+        except (aiohttp.ClientError, OSError):
+            pass  # a lost update: the player's watchdog sends /start again after STALL
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        await super().stop()
 
     # -- the players --------------------------------------------------------------------
 
@@ -187,11 +231,85 @@ class BenchEmulator(Emulator):
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its children still running (a supervisor's
+    workers)."""
     try:
         fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return float("nan")
-    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(k)) for k in kids)
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on 127.0.0.1:port: one per webhook worker."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == f"0100007F:{port:04X}"
+               and line.split()[3] == "0A")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+WEBHOOK_SECRET = "bench-secret"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the bot runs: its database and how updates reach it."""
+
+    name: str
+    backend: str = "sqlite"  # or "pg"
+    webhook: bool = False
+    workers: int = 1
+
+
+def parse_stack(text: str) -> Stack:
+    text = text.strip()
+    if text == "sqlite":
+        return Stack("sqlite, 1 process, polling")
+    if text == "sqlite-webhook":
+        return Stack("sqlite, 1 process, webhook", webhook=True)
+    if text.startswith("pg:") and text[3:].isdigit() and int(text[3:]) >= 1:
+        k = int(text[3:])
+        return Stack(f"postgresql, {k} worker{'s' if k > 1 else ''}, webhook", "pg", True, k)
+    raise SystemExit(f"--stacks: {text!r} is not sqlite, sqlite-webhook or pg:K")
+
+
+class PgDatabase:
+    """A new database on the --pg server with the schema applied; dropped on exit."""
+
+    def __init__(self, server: str) -> None:
+        from urllib.parse import urlsplit, urlunsplit
+
+        self.server = server
+        self.name = f"diana_bench_{secrets.token_hex(5)}"
+        self.url = urlunsplit(urlsplit(server)._replace(path=f"/{self.name}"))
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.server)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> str:
+        from engine.store.open import upgrade
+
+        asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
+        asyncio.run(upgrade(self.url))
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -203,14 +321,32 @@ def pct(values: list[float], q: float) -> float:
 
 def one_run(players: int, duration: float, warmup: float, seed: int,
             profile: str | None = None, code: Path = ROOT, think: float = 0.0,
-            pages: str = "new", durability: str = "full", outbox: str = "on",
-            nats: str | None = None, measuring: Any = None) -> dict[str, float]:
+            pages: str = "new", durability: str = "full", stack: Stack = Stack("sqlite"),
+            pg: str | None = None, outbox: str = "on", nats: str | None = None,
+            measuring: Any = None) -> dict[str, float]:
+    if stack.backend == "pg":
+        if pg is None:
+            raise SystemExit("--stacks pg:K needs --pg postgresql://… (a server to create"
+                             " a database on)")
+        with PgDatabase(pg) as url:
+            return _one_run(players, duration, warmup, seed, profile, code, think, pages,
+                            durability, stack, url, outbox, nats, measuring)
+    return _one_run(players, duration, warmup, seed, profile, code, think, pages,
+                    durability, stack, None, outbox, nats, measuring)
+
+
+def _one_run(players: int, duration: float, warmup: float, seed: int,
+             profile: str | None, code: Path, think: float, pages: str, durability: str,
+             stack: Stack, db_url: str | None, outbox: str = "on", nats: str | None = None,
+             measuring: Any = None) -> dict[str, float]:
     et = EmulatorThread()
-    emu = BenchEmulator(players, seed, think, callback_timeout=60)
+    port = free_port() if stack.webhook else None
+    emu = BenchEmulator(players, seed, think, webhook_port=port, callback_timeout=60)
     et.emulator = emu
     with tempfile.TemporaryDirectory(prefix="diana-bot-bench-") as tmp, et:
         env = {**os.environ, "BOT_TOKEN": emu.token, "TELEGRAM_API_BASE": emu.base_url,
-               "DIANA_DB": str(Path(tmp) / "bench.sqlite3"),
+               "DIANA_DB": db_url or str(Path(tmp) / "bench.sqlite3"),
+               "DIANA_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "DIANA_CONTENT": str(ROOT / "content"), "DIANA_ADMINS": "",
                "DIANA_LOG_LEVEL": "WARNING", "DIANA_RATE_LIMIT": "1000000/1",
                "DIANA_ENV_FILE": str(Path(tmp) / "none.env"), "PYTHONPATH": str(code),
@@ -223,11 +359,13 @@ def one_run(players: int, duration: float, warmup: float, seed: int,
         log = Path(tmp) / "bot.log"
         with log.open("wb") as out:
             prof = ["-m", "cProfile", "-o", profile] if profile else []
-            proc = subprocess.Popen([sys.executable, *prof, "-m", "cli.main", "bot", "run"],
+            command = (["bot", "webhook", "--port", str(port), "--workers",
+                        str(stack.workers)] if stack.webhook else ["bot", "run"])
+            proc = subprocess.Popen([sys.executable, *prof, "-m", "cli.main", *command],
                                     cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
-            while not emu.polls:
+            while not (listeners(port) == stack.workers if port else emu.polls):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the bot did not start:\n{log.read_text()}")
                 time.sleep(0.05)
@@ -309,6 +447,33 @@ def against(ref: str, counts: list[int], args: argparse.Namespace) -> None:
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
                        capture_output=True)
+
+
+def compare(n: int, stacks: list[Stack], args: argparse.Namespace) -> None:
+    """Each stack in turn (alternating the order per repeat, so that all see the same
+    machine load), medians side by side, ratios against the first stack."""
+    runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in stacks}
+    for i in range(args.repeat):
+        for stack in stacks if i % 2 == 0 else stacks[::-1]:
+            runs[stack.name].append(one_run(n, args.duration, args.warmup, args.seed + i,
+                                            think=args.think, pages=args.pages,
+                                            durability=args.durability, stack=stack,
+                                            pg=args.pg))
+    med = {name: {k: statistics.median(r[k] for r in rs) for k, _ in COLUMNS}
+           for name, rs in runs.items()}
+    base = stacks[0].name
+    for name, m in med.items():
+        print(f"{n:>8} " + " ".join(fmt.format(m[k]) for k, fmt in COLUMNS) + f"  {name}",
+              flush=True)
+    for name, m in med.items():
+        if name == base:
+            continue
+        b = med[base]
+        print(f"{'ratio':>8} {m['updates/s'] / b['updates/s']:>8.2f}x"
+              + "".join(f" {b[k] / m[k]:>8.2f}x" for k in
+                        ("reply_p50", "reply_p99", "page_p50", "page_p99"))
+              + f"  ({name} against {base}: throughput; latency {base}/{name}, > 1 is"
+              " better)", flush=True)
 
 
 def outbox_modes(counts: list[int], modes: list[str], args: argparse.Namespace) -> None:
@@ -397,6 +562,12 @@ def main() -> None:
     ap.add_argument("--outbox", metavar="MODES",
                     help="comma-separated outbox settings to compare: off, on, publish,"
                          " outage (see above)")
+    ap.add_argument("--stacks", default="sqlite",
+                    help="comma-separated stacks run in turn for each N: sqlite,"
+                         " sqlite-webhook, pg:K (K workers; needs --pg); default sqlite")
+    ap.add_argument("--pg", metavar="URL",
+                    help="PostgreSQL server for pg:K stacks (a database is created and"
+                         " dropped per run), e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--profile", metavar="PATH",
                     help="run the bot under cProfile, writing PATH (its main thread only)")
     args = ap.parse_args()
@@ -420,6 +591,11 @@ def main() -> None:
         if not modes or any(m not in ("off", "on", "publish", "outage") for m in modes):
             raise SystemExit("--outbox takes off, on, publish and/or outage")
         outbox_modes(counts, modes, args)
+        return
+    stacks = [parse_stack(x) for x in args.stacks.split(",") if x.strip()]
+    if len(stacks) > 1 or stacks[0].backend != "sqlite" or stacks[0].webhook:
+        for n in counts:
+            compare(n, stacks, args)
         return
     for n in counts:
         runs = [one_run(n, args.duration, args.warmup, args.seed + i, args.profile,

@@ -4,6 +4,7 @@
     .venv/bin/python bench/store_bench.py --quick         # shorter runs
     .venv/bin/python bench/store_bench.py --skip-board    # only actions
     .venv/bin/python bench/store_bench.py --skip-board --against HEAD   # before/after
+    .venv/bin/python bench/store_bench.py --db postgresql://postgres@127.0.0.1/postgres
 
 --against REF checks REF out into a temporary git worktree and runs every round of both
 versions in turn (fresh processes, alternating which goes first), so both see the same
@@ -17,6 +18,12 @@ durable, no engine step): the unit of the replaced system's 14,900 in-memory awa
 Leaderboards: a generated database of 1,000,000 players in a temp dir; top-10 and a random
 player's own rank (with two neighbours each side), through the store's own queries.
 Figures are medians over the rounds.
+
+--db postgresql://… measures PostgreSQL beside SQLite instead: 1, 2 and 4 worker processes
+on one database at 100 and 1,000 players, a bare `step` in the same run, and the CPU per
+durable action against it (bench/store_workers.py), then the leaderboards over 1,000,000
+players on PostgreSQL (bench/store_board_pg.py). The URL names a server and a database
+its user may connect to; the rounds run in scratch databases created there and dropped.
 
 --option KEY=VALUE passes a SqliteStore option to the working tree's store, e.g.
 `--option writer=process` (batches written by a child process, engine/store/sqlite/pipeline.py).
@@ -305,9 +312,21 @@ def main() -> None:
     ap.add_argument("--players", type=int, default=1_000_000, help="leaderboard size")
     ap.add_argument("--skip-board", action="store_true")
     ap.add_argument("--skip-actions", action="store_true")
+    ap.add_argument("--db", metavar="URL", help="measure PostgreSQL (with worker processes)"
+                    " beside SQLite; see the module's docstring")
+    ap.add_argument("--workers", default="1,2,4", help="--db: worker processes per round")
+    ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 2.0
+    if args.worker:
+        import store_workers
+
+        store_workers.worker_main(args.worker)
+        return
+    if args.db:
+        pg_main(args)
+        return
     if args.round:
         one_round(args)
         return
@@ -326,6 +345,21 @@ def main() -> None:
                                       store_options(args)))
         if not args.skip_board:
             asyncio.run(bench_board(args.players, args.rounds, directory))
+
+
+def pg_main(args: argparse.Namespace) -> None:
+    import store_board_pg
+    import store_workers
+
+    game = sample_game()
+    host_gc(args.gc)
+    levels = "100,1000" if args.levels == "1,10,100,1000" else args.levels
+    if not args.skip_actions:
+        store_workers.compare(args.db, game, levels=[int(x) for x in levels.split(",")],
+                              workers=[int(x) for x in args.workers.split(",")],
+                              rounds=args.rounds, seconds=args.seconds)
+    if not args.skip_board:
+        asyncio.run(store_board_pg.bench(args.db, args.players, args.rounds))
 
 
 if __name__ == "__main__":

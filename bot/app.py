@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,13 +24,16 @@ from bot.handlers import admin, player
 from bot.health import Health, add_routes, http_server
 from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
 from bot.metrics import Metrics
-from bot.middlewares import FloodMiddleware, InflightMiddleware
+from bot.middlewares import FloodMiddleware, InflightMiddleware, UpdateLedgerMiddleware
+from bot.ratelimit import Limiter, MemoryLimiter, SharedLimiter
 from bot.service import Diana, check_content
 from bot.startup import StartupError, call, check_telegram
+from bot.supervisor import REUSE_PORT_ENV
 from bot.telegram import JsonSession, RetryAfterMiddleware, pin_response_types, safe
 from engine.game import Game, compile_game
-from engine.store import StoreError
+from engine.store import StoreError, StoreUnavailable
 from engine.store.open import open_store
+from engine.store.postgres import PgStore
 
 log = logging.getLogger("diana.bot")
 
@@ -110,7 +114,8 @@ async def open_diana(config: Config, game: Game, health: Health | None = None,
 def make_dispatcher(diana: Diana) -> Dispatcher:
     dp = Dispatcher(diana=diana, disable_fsm=True)  # no handler keeps FSM state
     dp.update.outer_middleware(InflightMiddleware(diana))
-    flood = FloodMiddleware(diana, diana.config.rate_count, diana.config.rate_window)
+    dp.update.outer_middleware(UpdateLedgerMiddleware(diana))
+    flood = FloodMiddleware(diana, limiter(diana), diana.config.rate_window)
     dp.message.outer_middleware(flood)
     dp.callback_query.outer_middleware(flood)
     dp.include_router(admin.router())
@@ -118,19 +123,29 @@ def make_dispatcher(diana: Diana) -> Dispatcher:
 
     @dp.errors()
     async def on_error(event: ErrorEvent) -> bool:
-        diana.metrics.errors.labels("exception").inc()
-        log.exception("update %s failed: %s", event.update.update_id, event.exception,
-                      exc_info=event.exception)
+        away = isinstance(event.exception, StoreUnavailable)
+        if away:  # expected while the database restarts: one line, no traceback
+            diana.metrics.unavailable.inc()
+            log.warning("update %s: %s", event.update.update_id, event.exception)
+        else:
+            diana.metrics.errors.labels("exception").inc()
+            log.exception("update %s failed: %s", event.update.update_id, event.exception,
+                          exc_info=event.exception)
         query = event.update.callback_query
         message = event.update.message
         user = (query or message).from_user if (query or message) else None
         m = diana.game.content.manifest
         locale = pick_locale(user.language_code if user else None, m.locales,
                              m.default_locale)
+        text = t(locale, "unavailable" if away else "error")
         if query is not None:
-            await safe(query.answer(t(locale, "error")), "answerCallbackQuery(error)")
+            answered = await safe(query.answer(text), "answerCallbackQuery(error)")
+            if answered is None and away and query.bot is not None:
+                # answered already (a tap is answered at once): say it in the chat
+                await safe(query.bot.send_message(query.from_user.id, text),
+                           "sendMessage(error)")
         elif message is not None:
-            await safe(message.answer(t(locale, "error")), "sendMessage(error)")
+            await safe(message.answer(text), "sendMessage(error)")
         return True
 
     async def on_startup(bot: Bot) -> None:
@@ -146,6 +161,15 @@ def make_dispatcher(diana: Diana) -> Dispatcher:
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
+
+
+def limiter(diana: Diana) -> Limiter:
+    """Shared by every worker on PostgreSQL; this process's own on SQLite, where only one
+    bot process serves players (`--workers` is refused there)."""
+    c = diana.config
+    if isinstance(diana.store, PgStore):
+        return SharedLimiter(diana.store, c.rate_count, c.rate_window, diana.metrics)
+    return MemoryLimiter(c.rate_count, c.rate_window)
 
 
 async def set_commands(bot: Bot, diana: Diana) -> None:
@@ -199,8 +223,14 @@ async def run_webhook(config: Config, host: str, port: int, secret: str, path: s
         setup_application(app, dp, bot=bot)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        # Workers of `--workers N` share the port (bot.supervisor)
+        site = web.TCPSite(runner, host, port,
+                           reuse_port=os.environ.get(REUSE_PORT_ENV) == "1" or None)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(f"--port {port}: cannot listen on {host}:{port}"
+                               f" ({exc.strerror or exc})") from exc
         log.info("webhook listening on http://%s:%d%s", host, port, path)
         if url:
             await call(config, lambda: bot.set_webhook(

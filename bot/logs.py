@@ -27,7 +27,7 @@ class UpdateContext:
     update_id: int
     player: str | None = None
     action: str | None = None
-    result: str = "ok"  # for the metrics: ok, error, rate_limited, unhandled
+    result: str = "ok"  # for the metrics: ok, error, rate_limited, unhandled, duplicate
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed_ms(self) -> float:

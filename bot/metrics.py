@@ -39,6 +39,15 @@ class Metrics:
                                " unhandled).", ["kind", "result"], registry=r)
         self.rate_limited = Counter("diana_rate_limited_updates", "Updates dropped by the"
                                     " per-user flood limit, by kind.", ["kind"], registry=r)
+        self.duplicates = Counter("diana_duplicate_updates", "Copies of updates skipped:"
+                                  " handled already, or being handled by another worker.",
+                                  registry=r)
+        self.rate_limit_failures = Counter("diana_rate_limit_failures", "Updates let"
+                                           " through because the shared rate-limit counter"
+                                           " could not be reached.", registry=r)
+        self.unavailable = Counter("diana_store_unavailable", "Updates answered \"try again"
+                                   " in a moment\" because the database could not be"
+                                   " reached.", registry=r)
         self.errors = Counter("diana_errors", "Errors by code: a store refusal's code"
                               " (stale, locked, cannot-afford, ...) or `exception` for an"
                               " update whose handler failed.", ["code"], registry=r)

@@ -1,12 +1,15 @@
-"""Outer middlewares: in-flight tracking (for draining at shutdown) and a per-user flood
-limit (aiogram 3 has none built in). A throttled callback is still answered, so the
-client's spinner stops; a flood is told once per window and then dropped."""
+"""Outer middlewares: in-flight tracking (for draining at shutdown), the update-id ledger
+(each update handled once, whichever process its copies reach) and a per-user flood limit
+(aiogram 3 has none built in). A throttled callback is still answered, so the client's
+spinner stops; a flood is told once per window and then dropped."""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,8 +19,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from bot.i18n import pick_locale, t
 from bot.logs import handling, note_result
+from bot.ratelimit import Limiter
 from bot.service import Diana
 from bot.telegram import safe
+from engine.store import StoreError
 
 log = logging.getLogger("diana.bot")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -54,36 +59,70 @@ class InflightMiddleware(BaseMiddleware):
                          extra={"latency_ms": ctx.elapsed_ms()})
 
 
-class FloodMiddleware(BaseMiddleware):
-    """At most `count` updates per `window` seconds per user."""
+# How long a claim on an update holds off its copies. Handling takes milliseconds (seconds
+# under load or with the database away); a worker killed mid-update leaves its claim
+# until then, and a copy arriving later is handled. Longer than any handler would be
+# safer against doubles, shorter loses less after a crash: actions are exactly-once by
+# their own keys whatever this is, so it only decides about duplicate messages.
+LEASE = 10.0
 
-    def __init__(self, diana: Diana, count: int, window: float,
+
+class UpdateLedgerMiddleware(BaseMiddleware):
+    """Handles an update only once its id is claimed in the database (the store's
+    update-id ledger): a copy delivered again, to this process or another, is skipped.
+    A failed update's claim is given up, so that a copy delivered later is handled."""
+
+    def __init__(self, diana: Diana, lease: float = LEASE) -> None:
+        self.diana = diana
+        self.lease = lease
+        # host:pid, and a few random bytes: a container's process restarted in place has
+        # the same host name and pid as the one that died holding claims
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    async def __call__(self, handler: Handler, event: TelegramObject,
+                       data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        store, uid = self.diana.store, event.update_id
+        # The database away (StoreUnavailable) fails the update here, answered "try again
+        # in a moment": handled unclaimed, a copy handled elsewhere could be shown twice.
+        claimed = await store.claim_update(uid, self.owner, self.lease)
+        if not claimed:
+            note_result("duplicate")
+            self.diana.metrics.duplicates.inc()
+            log.info("update %s was handled already or is being handled elsewhere", uid)
+            return None
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            await self._finish(uid, done=False)
+            raise
+        await self._finish(uid, done=True)
+        return result
+
+    async def _finish(self, update_id: int, done: bool) -> None:
+        try:
+            await self.diana.store.finish_update(update_id, self.owner, done=done)
+        except StoreError as exc:  # the claim runs out by itself
+            log.warning("update %s: could not record it as %s: %s", update_id,
+                        "handled" if done else "failed", exc)
+
+
+class FloodMiddleware(BaseMiddleware):
+    """At most so many updates per window per user, as `limiter` counts them."""
+
+    def __init__(self, diana: Diana, limiter: Limiter, window: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.diana = diana
-        self.count = count
+        self.limiter = limiter
         self.window = window
         self.clock = clock
-        self.seen: dict[int, deque[float]] = {}
         self.warned: dict[int, float] = {}
-
-    def allow(self, user_id: int) -> bool:
-        now = self.clock()
-        times = self.seen.setdefault(user_id, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if len(times) >= self.count:
-            return False
-        times.append(now)
-        if len(self.seen) > 50_000:  # forget idle users
-            for uid in [u for u, q in self.seen.items() if not q or now - q[-1] > self.window]:
-                self.seen.pop(uid, None)
-                self.warned.pop(uid, None)
-        return True
 
     async def __call__(self, handler: Handler, event: TelegramObject,
                        data: dict[str, Any]) -> Any:
         user = getattr(event, "from_user", None)
-        if user is None or self.allow(user.id):
+        if user is None or await self.limiter.allow(user.id):
             return await handler(event, data)
         note_result("rate_limited")
         self.diana.metrics.rate_limited.labels(
@@ -91,6 +130,9 @@ class FloodMiddleware(BaseMiddleware):
         now = self.clock()
         first = now - self.warned.get(user.id, -1e9) > self.window
         if first:
+            if len(self.warned) > 50_000:  # forget users warned long ago
+                self.warned = {u: w for u, w in self.warned.items()
+                               if now - w <= self.window}
             self.warned[user.id] = now
             log.info("flood from user %s: dropping updates for a while", user.id)
         m = self.diana.game.content.manifest

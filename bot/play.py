@@ -406,7 +406,8 @@ async def restart(bot: Bot, diana: Diana, query: CallbackQuery, cb: RestartCb) -
             state = await diana.store.state(player)
             if state["turn"] != cb.turn:
                 return  # a double tap: the first one restarted already
-            result = await apply(diana, player, Restart(today()), query_key(query))
+            # the turn too: another worker may have restarted on a copy of this tap
+            result = await apply(diana, player, Restart(today(), cb.turn), query_key(query))
             await report(bot, diana, chat_id, player, result, locale, moved_from=msg)
     finally:
         await answered

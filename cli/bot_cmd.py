@@ -83,6 +83,9 @@ def webhook(
     path: Annotated[str, typer.Option(help="URL path of the webhook.")] = "/webhook",
     url: Annotated[str | None, typer.Option(help="Public URL to register with setWebhook"
                                             " (omit if it is already set).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing"
+                                         " the port (SO_REUSEPORT), restarted when they"
+                                         " die; more than 1 needs PostgreSQL.")] = 1,
 ) -> None:
     """Serve updates pushed by Telegram (aiohttp), and /healthz and /readyz."""
     import re
@@ -92,6 +95,22 @@ def webhook(
                    err=True)
         raise typer.Exit(2)
     config = _setup(webhook_secret=secret)
+    if workers > 1:
+        from engine.store.postgres.connect import is_url
+
+        if not is_url(str(config.db)):
+            typer.echo(f"error: --workers {workers} needs PostgreSQL (DIANA_DB=postgresql://"
+                       f"…), not the SQLite file {config.db}: each process would keep its"
+                       " own copy of the saves it read and its own rate limit, so players"
+                       " would see pages from stale copies; run one worker on SQLite",
+                       err=True)
+            raise typer.Exit(2)
+        from bot.supervisor import supervise
+
+        args = ["--host", host, "--port", str(port), "--path", path]
+        raise typer.Exit(supervise(args, workers, config.drain_timeout,
+                                   ["--url", url] if url else [],
+                                   {"DIANA_WEBHOOK_SECRET": secret}))
     from bot.app import run_webhook
 
     _run(lambda: run_webhook(config, host, port, secret, path, url))

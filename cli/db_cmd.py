@@ -1,4 +1,4 @@
-"""`diana db …`: create, migrate and check the player database; admin operations.
+"""`diana db …`: create, migrate, check and copy the player database; admin operations.
 
 The admin commands (grant, revoke, export, reset, delete, leaderboard) are thin wrappers
 over the store (engine/store): the same exactly-once, audited operations the bot's admins
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from engine.store.periods import BOARD_KINDS
 from engine.store.postgres import check as check_pg
 from engine.store.postgres import is_url
 from engine.store.sqlite.check import check as check_store
+from engine.store.transfer import CopyRefused, copy_database
 
 DEFAULT_CONTENT = Path("content")
 
@@ -89,6 +91,67 @@ def check(db: DbOption = DEFAULT_DB) -> None:
         return
     typer.echo(f"{summary}: {len(report.problems)} problem(s)")
     raise typer.Exit(1)
+
+
+@app.command()
+def copy(
+    src: Annotated[str, typer.Argument(help="The database to copy: an SQLite file or a"
+                                            " postgresql:// URL.")],
+    dst: Annotated[str, typer.Argument(help="The database to copy into: empty (a file that"
+                                            " does not exist yet is created), or a copy of"
+                                            " SRC already.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Copy every player and all their data into another database (SQLite ⇄ PostgreSQL).
+
+    SRC is read in one snapshot (a bot may keep writing it; the copy is of one moment).
+    DST is written in one transaction that commits only when its row counts match SRC's
+    and `db check`'s invariants hold there; otherwise nothing is written. Running it again
+    on a finished copy changes nothing; a DST holding other data is refused."""
+    report = _Progress(quiet)
+    try:
+        outcome = copy_database(src, dst, progress=report, note=report.note)
+    except CopyRefused as exc:
+        raise _fail(str(exc), 1) from None
+    except StoreError as exc:
+        raise _fail(str(exc), 2) from None
+    rows = sum(outcome.rows.values())
+    counts = ", ".join(f"{outcome.rows[t]:,} {t.replace('_', ' ')}" for t in
+                       ("players", "ledger", "applied_actions", "events") if t in outcome.rows)
+    if not outcome.copied:
+        typer.echo(f"✓ {shown(dst)} already holds this copy of {shown(src)} ({counts}):"
+                   " nothing to do")
+        return
+    rate = rows / outcome.seconds if outcome.seconds > 0 else 0.0
+    schema = " (created its schema)" if outcome.created_schema else ""
+    typer.echo(f"✓ copied {shown(src)} to {shown(dst)}{schema}: {counts}; {rows:,} rows in"
+               f" {outcome.seconds:.1f} s ({rate:,.0f} rows/s); checked there: balances"
+               " equal ledger sums, applied actions and leaderboards consistent")
+
+
+class _Progress:
+    """One line per table, and one every couple of seconds for a long one (on stderr)."""
+
+    EVERY = 2.0
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.began = self.last = time.perf_counter()
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.quiet or (0 < done < total and now - self.last < self.EVERY):
+            return
+        if done == 0 and total > 0:
+            self.began = now
+            return
+        self.last = now
+        rate = done / (now - self.began) if now > self.began else 0.0
+        typer.echo(f"  {table}: {done:,} / {total:,} rows ({rate:,.0f} rows/s)", err=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            typer.echo(f"  {text}…", err=True)
 
 
 # ---- admin operations ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from cli import (
     events_cmd,
     fmt_cmd,
     graph_cmd,
+    import_cmd,
     lint_cmd,
     new_cmd,
     play_cmd,
@@ -111,6 +112,7 @@ app.add_typer(new_cmd.app, name="new")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(bot_cmd.app, name="bot")
+app.add_typer(import_cmd.app, name="import")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 Reads the player database read-only (engine/stats/read.py), aggregates with pure functions
 (engine/stats/report.py) and only prints here. Exit status: 0 a report; 1 the content has
-lint errors; 2 a file or argument that cannot be used (a missing or corrupt database, one
-from a newer Diana, a missing content directory, an output directory that cannot be
-written).
+lint errors; 2 a database or argument that cannot be used (a missing or corrupt database,
+one from a newer Diana, a PostgreSQL server that cannot be reached, a missing content
+directory, an output directory that cannot be written).
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ _CHECKS = [
     CheckInfo("U002", "flag-never-set", W, "A flag is read but nothing ever sets it."),
     CheckInfo("U003", "flag-never-read", W, "A flag is set but nothing ever reads it."),
     CheckInfo("U004", "item-never-given", W, "An item is required but nothing ever gives it."),
+    CheckInfo("U005", "never-read", W, "A stat or item is changed but nothing ever reads it."),
     # T: Telegram limits
     CheckInfo("T001", "text-too-long", W, "A text can exceed Telegram's 4,096 characters: the bot sends it as several messages."),
     CheckInfo("T002", "label-too-long", W, "A choice label is over the 64 characters a button shows: the bot numbers or cuts it."),
@@ -88,6 +89,11 @@ def lookup(code_or_name: str) -> CheckInfo | None:
 
 
 def diag(code: str, message: str, loc: Loc, hint: str | None = None,
-         related: tuple[Loc, ...] = ()) -> Diagnostic:
+         related: tuple[Loc, ...] = (), suggestion: str | None = None) -> Diagnostic:
+    """A diagnostic of check `code`; a `suggestion` (the id an unknown one is probably a
+    typo of) is appended to the message as "did you mean …?"."""
     info = CHECKS[code]
-    return Diagnostic(info.code, info.name, info.severity, message, loc, hint, related)
+    if suggestion is not None:
+        message = f"{message}; did you mean `{suggestion}`?"
+    return Diagnostic(info.code, info.name, info.severity, message, loc, hint, related,
+                      suggestion)

@@ -38,6 +38,8 @@ class Diagnostic:
     hint: str | None = None
     # other places the problem is made of (each rule of a cycle), after the primary `loc`
     related: tuple[Loc, ...] = ()
+    # the declared id an unknown one is probably a typo of; the message says it too
+    suggestion: str | None = None
 
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)
@@ -56,4 +58,5 @@ class Diagnostic:
             "col": self.loc.col,
             "hint": self.hint,
             "related": [{"file": r.file, "line": r.line, "col": r.col} for r in self.related],
+            "suggestion": self.suggestion,
         }

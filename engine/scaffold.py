@@ -21,6 +21,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from engine.load import LoadResult
 from engine.model import Content
+from engine.suggest import closest
 from engine.yaml_fmt import dump, round_trip
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -244,7 +245,9 @@ def plan_fragment(result: LoadResult, root: Path, fid: str, *,
     if from_fragment is not None:
         source = content.fragments.get(from_fragment)
         if source is None:
-            raise ScaffoldError(f"unknown fragment `{from_fragment}` (--from)")
+            near = closest(from_fragment, content.fragments)
+            raise ScaffoldError(f"unknown fragment `{from_fragment}` (--from)"
+                                + (f"; did you mean `{near}`?" if near else ""))
         if source.ending is not None:
             raise ScaffoldError(f"`{from_fragment}` is an ending; endings have no choices")
         choice_text = choice_text if choice_text is not None else fid.replace("_", " ").capitalize()

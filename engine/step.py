@@ -57,6 +57,9 @@ class Choose:
 @frozen
 class Restart:
     day: str | None = None
+    # the turn the button was shown at; a different one is stale (a double tap, or a copy
+    # handled by another bot worker after the first restarted)
+    turn: int | None = None
 
 
 Action = Start | Choose | Restart
@@ -69,13 +72,15 @@ def action_from_json(data: dict[str, Any]) -> Action:
     if kind == "choose":
         return Choose(str(data.get("choice")), data.get("turn"), data.get("day"))
     if kind == "restart":
-        return Restart(data.get("day"))
+        return Restart(data.get("day"), data.get("turn"))
     raise ValueError(f"unknown action type {kind!r}")
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
     if isinstance(action, Choose):
         return {"type": "choose", "choice": action.choice, "turn": action.turn, "day": action.day}
+    if isinstance(action, Restart) and action.turn is not None:
+        return {"type": "restart", "day": action.day, "turn": action.turn}
     return {"type": "start" if isinstance(action, Start) else "restart", "day": action.day}
 
 
@@ -465,6 +470,8 @@ def step(game: Game, state: State, action: Action) -> Outcome:
     elif isinstance(action, Restart):
         if state["playthrough"] == 0:
             return _reject(game, state, "not-started", "the story has not started yet")
+        if action.turn is not None and action.turn != state["turn"]:
+            return _reject(game, state, "stale", "that button belongs to an earlier page")
         _new_day(work, action.day)
         work.update(story_state(content))
         work["playthrough"] += 1

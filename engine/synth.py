@@ -324,6 +324,10 @@ class _Story:
             kind = "good" if i == last else _ENDING_KINDS[(c + self.seed) % 4]
             f["ending"] = kind
             f["text"] = [self.paragraph(3), self.paragraph(2)]
+            if i == last:  # the stats the story changes are read somewhere (U005)
+                f["text"].append(_t(
+                    "Charm {stat.charm}, wit {stat.wit}, luck {stat.luck}.",
+                    "Encanto {stat.charm}, ingenio {stat.wit}, suerte {stat.luck}."))
             return f
         if not full:  # the short tail after the last complete chapter
             f["text"] = self.paragraph(3)

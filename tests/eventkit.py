@@ -83,8 +83,8 @@ def lease_owner(target: str) -> str | None:
     if is_url(target):
         return None
     with contextlib.closing(sqlite3.connect(target)) as db:
-        owner, until = db.execute("SELECT owner, until FROM outbox_lease").fetchone()
-    return owner if owner is not None and until > time.time() else None
+        row = db.execute("SELECT owner, until FROM outbox_lease").fetchone()
+    return row[0] if row is not None and row[0] is not None and row[1] > time.time() else None
 
 
 def check_stream(stream: list[dict], written: list[dict]) -> None:

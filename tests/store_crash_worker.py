@@ -2,7 +2,8 @@
 
     python tests/store_crash_worker.py DB RUN [WRITER]
 
-The test kills it with SIGKILL at a random moment; every printed key must be in the store.
+DB is an SQLite file or a postgresql:// URL (WRITER is SQLite's). The test kills it with
+SIGKILL at a random moment; every printed key must be in the store.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storekit import next_action, sample_game
 
-from engine.store import SqliteStore
+from engine.store import Store
+from engine.store.open import open_store
+from engine.store.postgres import is_url
 
 PLAYERS = 16
 
 
-async def player(store: SqliteStore, name: str, run: str) -> None:
+async def player(store: Store, name: str, run: str) -> None:
     game = store.game
     i = 0
     while True:
@@ -37,7 +40,8 @@ async def player(store: SqliteStore, name: str, run: str) -> None:
 
 
 async def main(db: str, run: str, writer: str) -> None:
-    store = await SqliteStore.open(db, sample_game(), writer=writer)
+    options = {} if is_url(db) else {"writer": writer}
+    store = await open_store(db, sample_game(), **options)
     names = [f"p{i}" for i in range(PLAYERS)]
     for name in names:
         await store.register(name)

@@ -73,8 +73,9 @@ def test_json_format() -> None:
     data = json.loads(out)
     assert data[0] == {
         "code": "R002", "name": "unknown-goto", "severity": "error",
-        "message": "unknown goto target `hal`", "file": "content/story/main.yaml",
-        "line": 5, "col": 46, "hint": "did you mean `hall`?", "related": [],
+        "message": "unknown goto target `hal`; did you mean `hall`?",
+        "file": "content/story/main.yaml", "line": 5, "col": 46, "hint": None,
+        "related": [], "suggestion": "hall",
     }
     assert json.loads(invoke("lint", "content", "--format", "json")[1]) == []
 
@@ -92,7 +93,7 @@ def test_full_format_shows_the_source_line_and_a_caret() -> None:
     _, out = invoke("lint", "content", cwd=CASES / "R002")
     assert "5 |       - {id: enter, text: Step inside, goto: hal}" in out
     assert "  |" + " " * 46 + "^ unknown-goto" in out
-    assert "= hint: did you mean `hall`?" in out
+    assert "R002 unknown-goto [error] unknown goto target `hal`; did you mean `hall`?" in out
 
 
 @pytest.mark.parametrize("key", ["G006", "g006", "rule-cycle"])

@@ -160,6 +160,7 @@ def test_default_choice_text(mini):
     (["Bad-Id"], 2, "not a valid id"),
     (["9lives"], 2, "not a valid id"),
     (["x", "--from", "nowhere"], 1, "unknown fragment `nowhere`"),
+    (["x", "--from", "hal"], 1, "unknown fragment `hal` (--from); did you mean `hall`?"),
     (["x", "--from", "out"], 1, "is an ending"),
     (["x", "--choice", "Hi"], 2, "--choice needs --from"),
     (["x", "--from", "hall", "--choice", "   "], 2, "empty"),

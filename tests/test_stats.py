@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pgkit
 import pytest
 from stepkit import MINI, SAMPLE, load_game
 from storekit import Clock
@@ -37,7 +38,7 @@ def _at(clock: Clock, hhmm: str) -> None:
     clock.set(f"{DAY}T{hhmm}:00")
 
 
-def build_db(path: Path) -> None:
+def build_db(path: Path | str) -> None:
     """Seven players on the mini story (hall → vault → out|rich; `leave` → out):
 
     alice  free, seed 0: lamp, door, dice → rich (ending)        at 10:00–10:03
@@ -219,6 +220,36 @@ def test_empty_database_gives_zeros(tmp_path):
     assert (tmp_path / "charts" / "funnel.png").stat().st_size > 0
     table = stats("--db", str(db), "--content", str(MINI))
     assert table.exit_code == 0 and "0 players" in table.stdout
+
+
+# ---- PostgreSQL: the same numbers from the same players -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_db():
+    with pgkit.scratch_database() as url:
+        build_db(url)
+        yield url
+
+
+def test_postgres_gives_the_same_report(pg_db, db):
+    args = ("--content", str(MINI), "--as-of", AS_OF)
+    for fmt in ("json", "table"):
+        on_pg = stats("--db", pg_db, "--format", fmt, *args)
+        assert on_pg.exit_code == 0, on_pg.output
+        assert on_pg.stdout == stats("--db", str(db), "--format", fmt, *args).stdout
+    assert on_pg.stdout.startswith("7 players · 6 started")
+
+
+def test_postgres_schema_too_old_or_no_server():
+    with pgkit.scratch_database(migrated=False) as url:
+        result = stats("--db", url, "--content", str(MINI))
+        assert result.exit_code == 2
+        assert "schema is version 0" in result.output and "diana db upgrade" in result.output
+    gone = "postgresql://postgres@127.0.0.1:1/nowhere"
+    result = stats("--db", gone, "--content", str(MINI))
+    assert result.exit_code == 2 and "DIANA_DB" in result.output
+    assert "Traceback" not in result.output
 
 
 # ---- errors --------------------------------------------------------------------------------

@@ -109,6 +109,13 @@ def test_restart_mid_story(mini, play):
     assert out.ok and out.state["flags"] == [] and out.state["fragment"] == "hall"
 
 
+def test_restart_at_another_turn_is_stale(mini, play):
+    mid = go(mini, play, started(mini, play).state, "lamp").state
+    stale = play(mini, mid, Restart(DAY, mid["turn"] - 1))
+    assert not stale.ok and stale.error is not None and stale.error.code == "stale"
+    assert play(mini, mid, Restart(DAY, mid["turn"])).ok
+
+
 def test_ending_screen(mini, play):
     s = started(mini, play).state
     out = go(mini, play, s, "leave")
@@ -120,7 +127,8 @@ def test_ending_screen(mini, play):
 
 
 def test_actions_round_trip_through_json():
-    for action in (Start(DAY), Restart(None), Choose("door", 3, DAY), Choose("x")):
+    for action in (Start(DAY), Restart(None), Restart(DAY, 4), Choose("door", 3, DAY),
+                   Choose("x")):
         assert action_from_json(json.loads(json.dumps(action_to_json(action)))) == action
     with pytest.raises(ValueError):
         action_from_json({"type": "jump"})

@@ -6,11 +6,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from engine.catalog import diag, lookup
+from engine.catalog import BY_NAME, CHECKS, diag, lookup
 from engine.diagnostics import Diagnostic
 from engine.lint.registry import check
 from engine.load import LoadResult
 from engine.model import Content, Text
+from engine.suggest import closest
 from engine.walk import texts
 
 SEMVER = re.compile(
@@ -50,7 +51,8 @@ def severity_keys(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
         if lookup(key) is None:
             yield diag("M003", f"lint.severity names unknown check `{key}`",
                        _manifest_loc(content, result, "lint", "severity", key, key=True),
-                       "use a code such as G001 or a name such as unreachable-fragment")
+                       "use a code such as G001 or a name such as unreachable-fragment",
+                       suggestion=closest(key, [*CHECKS, *BY_NAME]))
 
 
 @check

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 
 from engine.catalog import diag
 from engine.diagnostics import Diagnostic, Loc
 from engine.lint.registry import check
 from engine.load import LoadResult
-from engine.model import Compare, Content, Has
-from engine.text import unknown_variable, variables
+from engine.model import Compare, Content, Has, Rule
+from engine.suggest import closest
+from engine.text import SIMPLE_VARIABLES, unknown_variable, variables
 from engine.walk import effects, requirements, texts
 
 BUILTIN_EVENTS = (
@@ -19,24 +19,18 @@ BUILTIN_EVENTS = (
 )
 
 
-def _hint(name: str, known: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean `{close[0]}`?" if close else None
-
-
 _DECLARED_IN = {"achievement": "achievements", "item": "items", "flag": "flags",
                 "stat": "stats", "event": "events"}
 
 
 def _unknown(what: str, name: str, known: Iterable[str], loc: Loc, code: str = "R004"
              ) -> Diagnostic:
-    known = list(known)
-    hint = _hint(name, known)
-    if hint is None and what in _DECLARED_IN:
+    hint = None
+    if what in _DECLARED_IN:
         hint = f"declare it under `{_DECLARED_IN[what]}:` in a rules file"
-    elif hint is None and what == "role":
+    elif what == "role":
         hint = "declare it in the manifest's `roles:`"
-    return diag(code, f"unknown {what} `{name}`", loc, hint)
+    return diag(code, f"unknown {what} `{name}`", loc, hint, suggestion=closest(name, known))
 
 
 def _namespaces(content: Content) -> dict[str, Iterable[str]]:
@@ -59,7 +53,7 @@ def unknown_start(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
         manifest = result.file(content.manifest.loc.file)
         loc = manifest.loc(("start",)) if manifest else content.manifest.loc
         yield diag("R003", f"start fragment `{start}` does not exist", loc,
-                   _hint(start, content.fragments))
+                   suggestion=closest(start, content.fragments))
 
 
 @check
@@ -70,8 +64,8 @@ def unknown_migration_targets(content: Content, result: LoadResult) -> Iterator[
             loc = manifest.loc(("migrate", old)) if manifest else content.manifest.loc
             yield diag("R008", f"`migrate: {{{old}: {new}}}` sends saves to `{new}`, which is"
                        " not a fragment", loc,
-                       _hint(new, content.fragments) or "map the old id to a fragment of this"
-                       " version, or drop the entry (such saves restart)")
+                       "map the old id to a fragment of this version, or drop the entry"
+                       " (such saves restart)", suggestion=closest(new, content.fragments))
 
 
 @check
@@ -120,6 +114,27 @@ def unknown_references(content: Content, result: LoadResult) -> Iterator[Diagnos
                      "flag": "flag", "stat": "stat"}.get(field)
             if space and isinstance(value, str) and value not in spaces[space]:
                 yield _unknown(space, value, spaces[space], rule.when_loc(field))
+        yield from _unknown_choice_filter(content, rule)
+
+
+def _unknown_choice_filter(content: Content, rule: Rule) -> Iterator[Diagnostic]:
+    """A `choice:` filter on a choice event names a choice of the filtered fragment, or of
+    any fragment when the rule filters none; otherwise the rule can never fire."""
+    filters = dict(rule.filters)
+    choice = filters.get("choice")
+    if rule.event != "choice" or not isinstance(choice, str):
+        return
+    fragment = content.fragments.get(filters.get("fragment"))  # type: ignore[arg-type]
+    if fragment is not None:
+        known = sorted({c.id for c in fragment.choices})
+        if choice not in known:
+            yield diag("R004", f"fragment `{fragment.id}` has no choice `{choice}`",
+                       rule.when_loc("choice"), f"its choices: {', '.join(known) or 'none'}",
+                       suggestion=closest(choice, known))
+    elif "fragment" not in filters:
+        known = sorted({c.id for f in content.fragments.values() for c in f.choices})
+        if choice not in known:
+            yield _unknown("choice", choice, known, rule.when_loc("choice"))
 
 
 @check
@@ -133,7 +148,20 @@ def unknown_interpolations(content: Content, result: LoadResult) -> Iterator[Dia
                 if reason:
                     yield diag("R005", f"{what}: {reason}", text.loc,
                                "variables: player, points, currency, emoji, level, level_name,"
-                               " stat.ID, item.ID; write {{ and }} for braces")
+                               " stat.ID, item.ID; write {{ and }} for braces",
+                               suggestion=_closest_variable(name, content))
+
+
+def _closest_variable(name: str, content: Content) -> str | None:
+    """`{stat.corage}` -> `{stat.courage}`, `{pionts}` -> `{points}`."""
+    prefix, _, ident = name.partition(".")
+    if prefix in ("stat", "item") and ident:
+        near = closest(ident, content.stats if prefix == "stat" else content.items)
+        return f"{{{prefix}.{near}}}" if near else None
+    known = [*SIMPLE_VARIABLES, *(f"stat.{s}" for s in content.stats),
+             *(f"item.{i}" for i in content.items)]
+    near = closest(name, known)
+    return f"{{{near}}}" if near else None
 
 
 @check
@@ -143,5 +171,6 @@ def unknown_locales(content: Content, result: LoadResult) -> Iterator[Diagnostic
         for locale, _ in text.by_locale:
             if locale not in declared:
                 yield diag("R007", f"{what} is given in locale `{locale}`, which the manifest"
-                           " does not declare", text.loc, _hint(locale, declared)
-                           or f"declared locales: {', '.join(declared)}")
+                           " does not declare", text.loc,
+                           f"declared locales: {', '.join(declared)}",
+                           suggestion=closest(locale, declared))

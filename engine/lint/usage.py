@@ -10,7 +10,9 @@ from engine.diagnostics import Diagnostic, Loc
 from engine.lint.registry import check
 from engine.load import LoadResult
 from engine.model import All, AnyOf, Compare, Content, Has, Not, Requirement
-from engine.walk import effects, requirement_roots, requirements
+from engine.suggest import closest
+from engine.text import variables
+from engine.walk import effects, requirement_roots, requirements, texts
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt,
@@ -83,3 +85,59 @@ def items_never_given(content: Content, result: LoadResult) -> Iterator[Diagnost
                 reported.add(r.ref)
                 yield diag("U004", f"{owner} requires item `{r.ref}` but nothing gives it",
                            r.loc, f"add `give: {r.ref}` to an effect, or remove the requirement")
+
+
+_WRITES = {"give": "item", "take": "item", "stat": "stat"}
+
+
+def _reads(content: Content, unread: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:
+    """Which of `unread` ((kind, id) of stats and items) something reads, and the kinds a
+    rule reads every change of (`when: {event: stat}` with no `stat:` filter)."""
+    read: set[tuple[str, str]] = set()
+    for _, r in requirements(content):
+        if isinstance(r, Compare) and r.subject in ("stat", "item") and r.ref is not None:
+            read.add((r.subject, r.ref))
+    every: set[str] = set()
+    for rule in content.rules:
+        if rule.event in ("stat", "item"):
+            ref = dict(rule.filters).get(rule.event)
+            if isinstance(ref, str):
+                read.add((rule.event, ref))
+            else:
+                every.add(rule.event)
+    left = {(k, i) for k, i in unread if (k, i) not in read and k not in every}
+    if left:  # only then look through every text, the costly part on a long story
+        for _, text in texts(content):
+            for _, template in text.by_locale:
+                if "{stat." not in template and "{item." not in template:
+                    continue
+                for name in variables(template):
+                    kind, _, ident = name.partition(".")
+                    read.add((kind, ident))
+                    left.discard((kind, ident))
+            if not left:
+                break
+    return read, every
+
+
+@check
+def never_read(content: Content, result: LoadResult) -> Iterator[Diagnostic]:
+    """A declared stat or item that effects change but nothing reads: the change shows
+    nowhere in the story, which is most often a misspelt id on the reading side."""
+    written: dict[tuple[str, str], Loc] = {}
+    for _, e in effects(content):
+        kind = _WRITES.get(e.kind)
+        if kind is not None and e.target:
+            written.setdefault((kind, e.target), e.target_loc)
+    if not written:
+        return
+    read, every = _reads(content, set(written))
+    for (kind, ident), loc in sorted(written.items(), key=lambda kv: (kv[1], kv[0])):
+        declared = content.stats if kind == "stat" else content.items
+        if ident in declared and (kind, ident) not in read and kind not in every:
+            others = [i for i in declared if i != ident and (kind, i) in read]
+            verb = "changed" if kind == "stat" else "given or taken"
+            test = f"{{stat: {{id: {ident}, gte: 1}}}}" if kind == "stat" else f"{{item: {ident}}}"
+            yield diag("U005", f"{kind} `{ident}` is {verb} but nothing reads it", loc,
+                       f"read it with `{test}` or `{{{kind}.{ident}}}` in a text, or remove it",
+                       suggestion=closest(ident, others))

@@ -1,8 +1,9 @@
 """Read-only SQL for `diana stats`: the rows the aggregation needs, and nothing else.
 
-Opens the player database read-only (it never creates, migrates or writes the file), so it
-can run beside a bot writing the same file. Every failure is a `StatsReadError` with a
-message a person can act on.
+Opens the player database read-only (it never creates, migrates or writes it), so it can
+run beside a bot writing the same database. The queries are the same on SQLite and on
+PostgreSQL; only opening the database and checking its schema version differ. Every
+failure is a `StatsReadError` with a message a person can act on.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from engine.stats.report import ActionEvent, PlayerRow, Rows
 from engine.store.errors import SchemaTooNew, StoreError
-from engine.store.postgres.connect import is_url
+from engine.store.invariants import Rows as RowSource
+from engine.store.postgres.connect import is_url, shown
+from engine.store.postgres.schema import LATEST as PG_LATEST
+from engine.store.postgres.snapshot import snapshot
 from engine.store.sqlite.check import connect_readonly
 from engine.store.sqlite.migrations import LATEST, check_version
 
@@ -34,17 +40,18 @@ def _json(text: str, what: str) -> Any:
         raise StatsReadError(f"{what} is not valid JSON ({exc}); run `diana db check`") from exc
 
 
-def read_rows(path: str | Path) -> Rows:
-    p = str(path)
+def read_rows(target: str | Path) -> Rows:
+    """The rows of the database `target` names (an SQLite file or a postgresql:// URL),
+    read in one snapshot."""
+    p = str(target)
     if is_url(p):
-        raise StatsReadError("diana stats does not read PostgreSQL yet (DIANA_DB is a"
-                             " postgresql:// URL); run it on an SQLite copy")
+        return _read_pg(p)
     try:
         conn = connect_readonly(p)
     except StoreError as exc:
         raise StatsReadError(str(exc)) from exc
     try:
-        return _read(conn, p)
+        return _read_sqlite(conn, p)
     except sqlite3.DatabaseError as exc:
         raise StatsReadError(f"{p}: the file is not a usable Diana player database ({exc})"
                              ) from exc
@@ -52,7 +59,21 @@ def read_rows(path: str | Path) -> Rows:
         conn.close()
 
 
-def _read(conn: sqlite3.Connection, p: str) -> Rows:
+def _read_pg(url: str) -> Rows:
+    where = f"DIANA_DB ({shown(url)})"
+    try:
+        with snapshot(url) as (version, db):
+            if version < PG_LATEST:
+                raise StatsReadError(f"{where}: the schema is version {version}, this program"
+                                     f" reads {PG_LATEST}; run `diana db upgrade`")
+            return _read(db)
+    except StoreError as exc:
+        raise StatsReadError(str(exc)) from exc
+    except asyncpg.PostgresError as exc:
+        raise StatsReadError(f"{where}: not a usable Diana player database ({exc})") from exc
+
+
+def _read_sqlite(conn: sqlite3.Connection, p: str) -> Rows:
     conn.execute("PRAGMA query_only = ON")
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     try:
@@ -65,6 +86,15 @@ def _read(conn: sqlite3.Connection, p: str) -> Rows:
     if version < LATEST:
         raise StatsReadError(f"{p}: the schema is version {version}, this program reads"
                              f" {LATEST}; run `diana db migrate --db {p}`")
+    conn.execute("BEGIN")  # one snapshot for every query below
+    try:
+        return _read(conn)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _read(conn: RowSource) -> Rows:
+    """The rows, in the SQL both backends speak (JSON columns come back as text)."""
     players = []
     for pid, ext, role, created, fragment, updated, text in conn.execute(
             "SELECT p.id, p.external_id, p.role, p.created, s.fragment, s.updated, s.state"

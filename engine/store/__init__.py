@@ -18,6 +18,7 @@ from engine.store.errors import (
     StoreError,
     StoreOpenError,
     StoreReadOnly,
+    StoreUnavailable,
     UnknownPlayer,
 )
 from engine.store.interface import (
@@ -53,6 +54,7 @@ __all__ = [
     "StoreError",
     "StoreOpenError",
     "StoreReadOnly",
+    "StoreUnavailable",
     "SyncStore",
     "UnknownPlayer",
     "progress",

@@ -45,3 +45,9 @@ class AdminError(StoreError):
 
 class BatchFailed(StoreError):
     """The database failed while committing a batch; nothing of the batch was applied."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (down, restarting, the connection lost): try
+    again in a moment. An action that failed so was applied at most once: sent again with
+    the same key, it is applied or replayed, never applied twice."""

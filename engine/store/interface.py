@@ -143,6 +143,18 @@ class Store(Protocol):
     async def standing(self, player: str, kind: str = "all", *, around: int = 2,
                        when: float | None = None) -> Standing: ...
 
+    async def claim_update(self, update_id: int, owner: str, lease: float) -> bool:
+        """Claim a Telegram update for handling, in the database, so that copies of it
+        delivered to any process are handled once: True when `owner` (host:pid) got it;
+        False when it was handled already or another owner holds it and its `lease`
+        (seconds) has not run out. StoreUnavailable when the database cannot be reached."""
+        ...
+
+    async def finish_update(self, update_id: int, owner: str, *, done: bool = True) -> None:
+        """Mark a claimed update handled (`done`), or give the claim up so that a copy
+        delivered again is handled (`done=False`: handling failed)."""
+        ...
+
     async def ping(self) -> None:
         """Return once the database answers a read now; StoreError (StoreClosed once
         closed) otherwise. For readiness checks: it is no part of any action."""

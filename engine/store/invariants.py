@@ -1,6 +1,7 @@
 """The store's invariants, checked on committed rows: balance == ledger sum, the saves,
-applied actions, leaderboards. Shared by both backends' `diana db check`: `db` is anything
-whose `execute(sql)` gives rows (an sqlite3 connection, or the PostgreSQL reader)."""
+applied actions, leaderboards and their rank counts. Shared by both backends' `diana db
+check`: `db` is anything whose `execute(sql)` gives rows (an sqlite3 connection, or the
+PostgreSQL reader)."""
 
 from __future__ import annotations
 
@@ -133,3 +134,21 @@ def scores(db: Rows, r: Report) -> dict[tuple[str, int], list[int]]:
         if want != have:
             r.add(f"leaderboard {k[0]}: player id {k[1]} has {have}, the ledger says {want}")
     return actual
+
+
+def score_counts(db: Rows, r: Report, actual: dict[tuple[str, int], list[int]],
+                 bucket_bits: int) -> None:
+    """The rank helpers (score_count, score_hist) against the scores table's rows."""
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    hist: dict[tuple[str, int, int], int] = defaultdict(int)
+    for (board, _p), (score, at) in actual.items():
+        counts[(board, score)] += 1
+        hist[(board, score, at >> bucket_bits)] += 1
+    for board, score, n in db.execute("SELECT board, score, n FROM score_count"):
+        if counts.pop((board, score), 0) != n:
+            r.add(f"leaderboard {board}: the count of score {score} is off")
+    for board, score, bucket, n in db.execute("SELECT board, score, bucket, n FROM score_hist"):
+        if hist.pop((board, score, bucket), 0) != n:
+            r.add(f"leaderboard {board}: the histogram of score {score} is off")
+    if counts or hist:
+        r.add("leaderboard counts are missing rows")

@@ -19,7 +19,8 @@ from engine.store.sqlite.migrations import LATEST as SQLITE_LATEST
 
 # What PgStore takes of the options: durability, the writer kind and checkpoints are
 # SQLite's (on PostgreSQL the server's synchronous_commit decides durability).
-_PG_OPTIONS = ("clock", "max_batch", "readers", "outbox", "events_game")
+_PG_OPTIONS = ("clock", "max_batch", "readers", "statement_timeout", "outbox",
+               "events_game")
 
 
 def shown(target: str | Path) -> str:

@@ -13,6 +13,7 @@ from engine.store.batch import Stored
 from engine.store.errors import StoreCorrupt
 from engine.store.interface import RankEntry, Standing, Stats
 from engine.store.periods import board_for
+from engine.store.postgres import ranks
 from engine.store.records import Record, carried, ledger_entry, load_state
 
 Conn = asyncpg.Connection | asyncpg.Pool
@@ -125,29 +126,39 @@ async def top(conn: Conn, kind: str, n: int, when: float) -> list[RankEntry]:
 
 
 async def standing(conn: Conn, player: int, kind: str, around: int, when: float) -> Standing:
+    """Two round trips: the player's place (ranks.place), then the neighbours."""
     board = board_for(kind, when)
-    total = await conn.fetchval("SELECT count(*) FROM scores WHERE board = $1", board)
-    me = await conn.fetchrow(f"{_ROWS} WHERE s.board = $1 AND s.player = $2", board, player)
+    total, me, rank = await ranks.place(conn, board, player)
     if me is None:
         return Standing(board, None, total=total)
     score, reached, pid = me[0], me[1], me[2]
-    # Players before this one: a higher score, or the same score reached earlier.
-    before = "(s.score > $2 OR (s.score = $2 AND (s.reached, s.player) < ($3, $4)))"
-    after = "(s.score < $2 OR (s.score = $2 AND (s.reached, s.player) > ($3, $4)))"
-    rank = 1 + await conn.fetchval(
-        f"SELECT count(*) FROM scores s WHERE s.board = $1 AND {before}",
-        board, score, reached, pid)
     above: list = []
     below: list = []
     if around > 0:
-        above = list(await conn.fetch(
-            f"{_ROWS} WHERE s.board = $1 AND {before}"
-            " ORDER BY s.score, s.reached DESC, s.player DESC LIMIT $5",
-            board, score, reached, pid, around))
-        below = list(await conn.fetch(
-            f"{_ROWS} WHERE s.board = $1 AND {after}"
-            " ORDER BY s.score DESC, s.reached, s.player LIMIT $5",
-            board, score, reached, pid, around))
+        # Nearest first: ties reached earlier, then strictly higher scores (and the same
+        # below). Each branch is one range of the scores_rank index (an OR of the two would
+        # scan the whole tie group); all four in one statement, told apart by `side`.
+        rows = await conn.fetch(
+            f"(SELECT 1 AS side, * FROM ({_ROWS} WHERE s.board = $1 AND s.score = $2"
+            " AND (s.reached, s.player) < ($3, $4)"
+            " ORDER BY s.reached DESC, s.player DESC LIMIT $5) a)"
+            f" UNION ALL (SELECT 2, * FROM ({_ROWS} WHERE s.board = $1 AND s.score > $2"
+            " ORDER BY s.score, s.reached DESC, s.player DESC LIMIT $5) b)"
+            f" UNION ALL (SELECT 3, * FROM ({_ROWS} WHERE s.board = $1 AND s.score = $2"
+            " AND (s.reached, s.player) > ($3, $4) ORDER BY s.reached, s.player LIMIT $5) c)"
+            f" UNION ALL (SELECT 4, * FROM ({_ROWS} WHERE s.board = $1 AND s.score < $2"
+            " ORDER BY s.score DESC, s.reached, s.player LIMIT $5) d)",
+            board, score, reached, pid, around)
+        by_side: dict[int, list] = {1: [], 2: [], 3: [], 4: []}
+        for r in rows:
+            by_side[r[0]].append(tuple(r)[1:])
+        # (score, reached, player, …): each side nearest first (UNION ALL keeps no order)
+        by_side[1].sort(key=lambda r: (r[1], r[2]), reverse=True)
+        by_side[2].sort(key=lambda r: (-r[0], r[1], r[2]), reverse=True)
+        by_side[3].sort(key=lambda r: (r[1], r[2]))
+        by_side[4].sort(key=lambda r: (-r[0], r[1], r[2]))
+        above = (by_side[1] + by_side[2])[:around]
+        below = (by_side[3] + by_side[4])[:around]
     entry = _entries([me], rank, 1)[0]
     ups = tuple(_entries(above, rank - 1, -1))[::-1]
     downs = tuple(_entries(below, rank + 1, 1))

@@ -13,6 +13,15 @@ applied_actions insert, and the batch runs again, then replaying the key. Ledger
 taken from the ledger's sequence when the batch writes.
 
 No cache: reads (`state`, `resume`, `player`) ask the database, through a small pool.
+
+When the server goes away (a restart, a network cut), every operation fails at once with
+StoreUnavailable instead of waiting: the batch in flight is rolled back or, if its COMMIT
+was sent, may have landed (its keys make a retry replay it, never apply it twice). The
+writer reconnects on the next job, no more often than a backoff that doubles up to
+RECONNECT_MAX; the pools replace broken connections by themselves. Statements run under
+a server-side statement_timeout (`statement_timeout` seconds, connect.STATEMENT_TIMEOUT by
+default): a write that waits longer, on a lock another process holds or on a server in
+trouble, fails with StoreUnavailable rather than holding a player for minutes.
 """
 
 from __future__ import annotations
@@ -28,19 +37,35 @@ import asyncpg
 
 from engine.game import Game
 from engine.store.batch import Batch, Job
-from engine.store.errors import BatchFailed, StoreClosed, StoreError, UnknownPlayer
+from engine.store.errors import (
+    BatchFailed,
+    StoreClosed,
+    StoreError,
+    StoreOpenError,
+    StoreUnavailable,
+    UnknownPlayer,
+)
 from engine.store.interface import RankEntry, Standing, Stats
 from engine.store.jobs import JobStore, outbox_game
 from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
-from engine.store.postgres import admin, outbox, reads
-from engine.store.postgres.connect import connect, pool, shown
+from engine.store.postgres import admin, outbox, ranks, reads, updates
+from engine.store.postgres.connect import STATEMENT_TIMEOUT, connect, pool, shown, store_settings
 from engine.store.postgres.schema import require_current
 
 # Batches run again after a deadlock or a key another process applied at the same moment.
 RETRIES = 12
 _RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError,
               asyncpg.SerializationError)
+# The server is gone or going (class 08, admin/crash shutdown, "cannot connect now"), a
+# statement ran past its timeout, or the socket failed: try again in a moment. asyncpg
+# raises InternalClientError ("cannot switch to state …") when a pool resets a connection
+# whose socket was just reset by a restarting server.
+UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+               asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+RECONNECT_MIN = 0.05  # seconds before the writer's first reconnection attempt
+RECONNECT_MAX = 2.0
+RECONNECT_TIMEOUT = 2.0  # one attempt: a server that is back answers at once
 
 UPDATE_SAVE = ("UPDATE saves SET state = $1::jsonb, content_version = $2, fragment = $3,"
                " version = $4, points = $5, ledger_seq = $6, ledger_from = $7, carry_to = $8,"
@@ -50,9 +75,6 @@ INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cau
                  " turn, day, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
 DELETE_ACHIEVEMENT = "DELETE FROM achievements WHERE player = $1 AND achievement = $2"
 INSERT_ACHIEVEMENT = "INSERT INTO achievements (player, achievement, time) VALUES ($1, $2, $3)"
-UPSERT_SCORE = ("INSERT INTO scores (board, player, score, reached) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (board, player) DO UPDATE SET score = scores.score"
-                " + excluded.score, reached = excluded.reached")
 INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7)")
 LEDGER_IDS = ("SELECT nextval(pg_get_serial_sequence('ledger', 'id'))"
@@ -64,7 +86,8 @@ class PgStore(JobStore):
 
     def __init__(self, url: str, game: Game, *, clock: Callable[[], float] = time.time,
                  max_batch: int = 512, readers: int = 4, outbox: bool = True,
-                 events_game: str | None = None) -> None:
+                 events_game: str | None = None,
+                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.url = url
         self.where = f"DIANA_DB ({shown(url)})"
         self.game = game
@@ -72,12 +95,17 @@ class PgStore(JobStore):
         self.clock = clock
         self.max_batch = max_batch
         self.readers = readers
+        self.settings = store_settings(statement_timeout)
         self._jobs: deque[Job] = deque()
         self._wake = asyncio.Event()
         self._closing = False
         self._w: asyncpg.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncio.Task | None = None
+        self._side: asyncpg.Pool | None = None  # the update ledger and the rate limit
+        self._claims = 0
+        self._backoff = 0.0  # the writer's next wait before reconnecting (0: connected)
+        self._retry_at = 0.0  # monotonic time before which it does not try
         self.batches = 0  # statistics, for the tests
         self.batched = 0
         self.requeued = 0  # batches run again (deadlock, a key applied meanwhile)
@@ -89,12 +117,16 @@ class PgStore(JobStore):
         """Connect and check the schema: one this program can use as it is, else
         StoreOpenError (older: run `diana db upgrade`) or SchemaTooNew."""
         store = cls(url, game, **options)
-        store._w = await connect(url)
+        store._w = await connect(url, settings=store.settings)
         try:
             await require_current(store._w, store.where)
-            store._pool = await pool(url, store.readers)
+            store._pool = await pool(url, store.readers, store.settings)
+            store._side = await pool(url, store.readers,
+                                     {**store.settings, "synchronous_commit": "off"})
         except BaseException:
             await store._w.close()
+            if store._pool is not None:
+                await store._pool.close()
             raise
         store._writer = asyncio.create_task(store._write_loop(), name="diana-store-writer")
         return store
@@ -106,9 +138,10 @@ class PgStore(JobStore):
         self._wake.set()
         if self._writer is not None:
             await self._writer
-        if self._pool is not None:
-            await self._pool.close()
-        if self._w is not None:
+        for p in (self._pool, self._side):
+            if p is not None:
+                await p.close()
+        if self._w is not None and not self._w.is_closed():
             await self._w.close()
 
     async def ping(self) -> None:
@@ -116,24 +149,61 @@ class PgStore(JobStore):
             await self._reader().fetchval("SELECT 1", timeout=2)
         except StoreError:
             raise
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-            raise StoreError(f"PostgreSQL does not answer: {exc}") from exc
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+            raise unavailable(exc) from exc
 
     # ---- reads ------------------------------------------------------------------------
 
     async def stats(self, *, when: float | None = None) -> Stats:
-        return await reads.stats(self._reader(), self._when(when))
+        try:
+            return await reads.stats(self._reader(), self._when(when))
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
 
     async def top(self, kind: str = "all", n: int = 10, *,
                   when: float | None = None) -> list[RankEntry]:
-        return await reads.top(self._reader(), kind, n, self._when(when))
+        try:
+            return await reads.top(self._reader(), kind, n, self._when(when))
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
 
     async def standing(self, player: str, kind: str = "all", *, around: int = 2,
                        when: float | None = None) -> Standing:
-        pid = await reads.player_id(self._reader(), player)
-        if pid is None:
-            raise UnknownPlayer(f"unknown player `{player}`")
-        return await reads.standing(self._reader(), pid, kind, around, self._when(when))
+        try:
+            pid = await reads.player_id(self._reader(), player)
+            if pid is None:
+                raise UnknownPlayer(f"unknown player `{player}`")
+            return await reads.standing(self._reader(), pid, kind, around, self._when(when))
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+
+    # ---- several workers: the update-id ledger, the shared rate limit ------------------
+
+    async def claim_update(self, update_id: int, owner: str, lease: float) -> bool:
+        side = self._side_pool()
+        now = self.clock()
+        try:
+            claimed = await updates.claim(side, update_id, owner, now, lease)
+            self._claims += 1
+            if self._claims % updates.PRUNE_EVERY == 0:
+                await updates.prune(side, now)
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+        return claimed
+
+    async def finish_update(self, update_id: int, owner: str, *, done: bool = True) -> None:
+        try:
+            await updates.finish(self._side_pool(), update_id, owner, done)
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+
+    async def rate_hit(self, subject: str, window: float) -> int:
+        """Count one update of `subject` in the current `window`-second window shared by
+        every process on this database; the window's count so far."""
+        try:
+            return await updates.hit(self._side_pool(), subject, self.clock(), window)
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -142,8 +212,16 @@ class PgStore(JobStore):
             raise StoreClosed("the store is closed")
         return self._pool
 
+    def _side_pool(self) -> asyncpg.Pool:
+        if self._closing or self._side is None:
+            raise StoreClosed("the store is closed")
+        return self._side
+
     async def _record(self, player: str):
-        rec = (await reads.load(self._reader(), [player])).get(player)
+        try:
+            rec = (await reads.load(self._reader(), [player])).get(player)
+        except UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
         if rec is None:
             raise UnknownPlayer(f"unknown player `{player}`")
         return rec
@@ -174,9 +252,38 @@ class PgStore(JobStore):
                 jobs.append(self._jobs.popleft())
             await self._batch(jobs)
 
-    async def _batch(self, jobs: list[Job]) -> None:
+    async def _connection(self) -> asyncpg.Connection:
+        """The writer's connection; after it was lost, a new one, at most once per backoff
+        period (StoreUnavailable meanwhile, at once: no job waits for the server)."""
         w = self._w
-        assert w is not None
+        if w is not None and not w.is_closed():
+            return w
+        now = time.monotonic()
+        if now < self._retry_at:
+            raise StoreUnavailable(f"{self.where}: PostgreSQL cannot be reached now; try"
+                                   " again in a moment")
+        try:
+            self._w = await connect(self.url, timeout=RECONNECT_TIMEOUT,
+                                    settings=self.settings)
+        except StoreOpenError as exc:
+            self._backoff = min(RECONNECT_MAX, max(RECONNECT_MIN, self._backoff * 2))
+            self._retry_at = time.monotonic() + self._backoff * random.uniform(0.5, 1)
+            raise StoreUnavailable(f"{exc}; try again in a moment") from exc
+        self._backoff = 0.0
+        return self._w
+
+    def _lost(self) -> None:
+        """The writer's connection failed: drop it (a reconnect comes with the next job)."""
+        if self._w is not None:
+            self._w.terminate()
+        self._w = None
+
+    async def _batch(self, jobs: list[Job]) -> None:
+        try:
+            w = await self._connection()
+        except StoreUnavailable as exc:
+            _fail(jobs, exc)
+            return
         self.batches += 1
         self.batched += len(jobs)
         for attempt in range(RETRIES + 1):
@@ -192,6 +299,10 @@ class PgStore(JobStore):
                 self.requeued += 1
                 await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))
                 continue
+            except UNAVAILABLE as exc:
+                self._lost()
+                _fail(jobs, unavailable(exc))
+                return
             except Exception as exc:
                 _fail(jobs, batch_error(exc))
                 return
@@ -223,24 +334,26 @@ class PgStore(JobStore):
             await w.executemany(DELETE_ACHIEVEMENT, batch.unachieved)
         if batch.achievements:
             await w.executemany(INSERT_ACHIEVEMENT, batch.achievements)
-        scores = batch.score_rows()
-        if scores:
-            await w.executemany(UPSERT_SCORE, [(board, pid, delta, ids[at - 1])
-                                               for board, pid, delta, at in scores])
         if batch.events:
             await w.executemany(admin.INSERT_EVENT, batch.events)
         if batch.outbox:
             await w.executemany(outbox.INSERT, batch.outbox)
+        # Last: the leaderboards' counters are shared by every worker (see ranks.py).
+        await ranks.add(w, [(board, pid, delta, ids[at - 1])
+                            for board, pid, delta, at in batch.score_rows()])
         return results
 
     async def _alone(self, job: Job) -> None:
-        w = self._w
-        assert w is not None
         try:
+            w = await self._connection()
             async with w.transaction():
                 result, _ = await admin.HANDLERS[job.op](self, w, job)
         except StoreError as exc:
             _fail([job], exc)
+            return
+        except UNAVAILABLE as exc:
+            self._lost()
+            _fail([job], unavailable(exc))
             return
         except Exception as exc:
             _fail([job], batch_error(exc))
@@ -248,6 +361,13 @@ class PgStore(JobStore):
         if job.op == "swap":
             self.game = job.args["game"]  # no batch is running: the next one uses it
         _resolve(job, result)
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    err = StoreUnavailable(f"PostgreSQL cannot be reached now ({type(exc).__name__}:"
+                           f" {str(exc).strip() or 'no detail'}); try again in a moment")
+    err.__cause__ = exc
+    return err
 
 
 def batch_error(exc: BaseException) -> StoreError:

@@ -2,21 +2,21 @@
 profile (a player's locale and name), audit (an event only) and swap (the content).
 
 Each returns (result for the caller, record to publish in the cache after COMMIT or None).
+What each decides is engine/store/admin.py's, shared with PostgreSQL; here is SQLite's SQL.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from engine.outbox.events import from_reset
-from engine.state import new_state
-from engine.store.batch import Job, outbox_rows
-from engine.store.errors import AdminError, BatchFailed, PlayerExists, UnknownPlayer
+from engine.store import admin as core
+from engine.store.batch import Job, outbox_rows, replay
+from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
-from engine.store.records import Record, dump_state, ledger_entry, to_json
+from engine.store.records import Record, dump_state, to_json
 from engine.store.sqlite import outbox
 from engine.store.sqlite.reads import load, stored_results
 
@@ -56,13 +56,9 @@ async def register(
     if found is not None:
         if not a["exist_ok"]:
             raise PlayerExists(f"player `{job.player}` already exists")
-        return PlayerInfo(
-            found.external, found.name, found.role, found.locale, found.created
-        ), found
+        return core.info(found), found
     now = store.clock()
-    state = new_state(
-        store.game.content, name=a["name"], role=a["role"], locale=a["locale"], seed=a["seed"]
-    )
+    state = core.registered(store.game, a)
     p = state["player"]
     cur = await w.execute(
         "INSERT INTO players (external_id, name, role, locale, created) VALUES (?,?,?,?,?)",
@@ -75,17 +71,9 @@ async def register(
         " ledger_seq, ledger_from, updated) VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?)",
         (pid, dump_state(state), store.game.content.version, None, now),
     )
-    await event(
-        store,
-        w,
-        pid,
-        "register",
-        None,
-        True,
-        {"name": p["name"], "role": p["role"], "locale": p["locale"]},
-    )
+    await event(store, w, pid, "register", None, True, core.register_detail(state))
     rec = Record(pid, job.player, p["name"], p["role"], p["locale"], now, state, 0, 0, 0, 0, 0)
-    return PlayerInfo(job.player, p["name"], p["role"], p["locale"], now), rec
+    return core.info(rec), rec
 
 
 async def reset(
@@ -95,87 +83,43 @@ async def reset(
     if job.key:
         stored = (await stored_results(w, [job.key])).get(job.key)
         if stored is not None:
-            from engine.store.batch import replay
-
             return replay(job.key, job.player, stored), None
-    now, actor = store.clock(), job.args["actor"]
-    old = rec.state
-    seed = job.args.get("seed")
-    state = new_state(store.game.content, name=rec.name, role=rec.role, locale=rec.locale,
-                      seed=old["seed"] if seed is None else seed)
-    # The turn counter keeps running: a turn never repeats in a save, so a button (or any
-    # Choose) from before the reset can never line up with a turn after it.
-    state["turn"] = old["turn"]
-    written = 0
-    if rec.points:
-        rec.ledger_seq += 1
-        written = 1
-        e = ledger_entry(-rec.points, "reset", f"admin:{actor}", old["turn"], old["day"])
+    now = store.clock()
+    done = core.reset(store.game, rec, actor=job.args["actor"], key=job.key,
+                      seed=job.args.get("seed"))
+    if done.entry is not None:
+        e = done.entry
         await w.execute(
             "INSERT INTO ledger (player, seq, amount, kind, reason, cause, key, time, turn,"
             " day) VALUES (?, ?, ?, 'reset', ?, ?, ?, ?, ?, ?)",
-            (
-                rec.id,
-                rec.ledger_seq,
-                e["amount"],
-                e["reason"],
-                e["cause"],
-                job.key,
-                now,
-                e["turn"],
-                e["day"],
-            ),
+            (rec.id, rec.ledger_seq, e["amount"], e["reason"], e["cause"], job.key, now,
+             e["turn"], e["day"]),
         )
-    rec.ledger_from = rec.carry_to = rec.ledger_seq
-    rec.carry = 0
-    rec.state, rec.points = state, 0
-    rec.version += 1
     if store.outbox_game is not None:
         rows = outbox_rows(store.outbox_game, rec.id, rec.external, rec.outbox_seq, job.key,
-                           now, store.game.content.version, from_reset(actor, old["points"]))
+                           now, store.game.content.version,
+                           from_reset(job.args["actor"], done.summary["previous_points"]))
         await w.executemany(outbox.INSERT, rows)
         rec.outbox_seq += len(rows)
     cur = await w.execute(
         "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
         " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?,"
         " outbox_seq = ? WHERE player = ? AND version = ?",
-        (
-            dump_state(state),
-            store.game.content.version,
-            rec.version,
-            rec.ledger_seq,
-            rec.ledger_from,
-            rec.carry_to,
-            now,
-            rec.outbox_seq,
-            rec.id,
-            rec.stored_version,
-        ),
+        (dump_state(rec.state), store.game.content.version, rec.version, rec.ledger_seq,
+         rec.ledger_from, rec.carry_to, now, rec.outbox_seq, rec.id, rec.stored_version),
     )
     if cur.rowcount != 1:
         raise BatchFailed("the save changed under the cache; try again")
     await w.execute("DELETE FROM scores WHERE player = ?", (rec.id,))
     await w.execute("DELETE FROM achievements WHERE player = ?", (rec.id,))
-    summary = {
-        "op": "reset",
-        "ok": True,
-        "error": None,
-        "message": None,
-        "turn": state["turn"],
-        "fragment": None,
-        "points": 0,
-        "ledger": written,
-        "actor": actor,
-        "previous_points": old["points"],
-    }
-    await event(store, w, rec.id, "reset", job.key, True, summary)
+    await event(store, w, rec.id, "reset", job.key, True, done.summary)
     if job.key:
         await w.execute(
             "INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
             " VALUES (?, ?, 'reset', 1, ?, ?, ?)",
-            (job.key, rec.id, rec.version, written, to_json(summary)),
+            (job.key, rec.id, rec.version, done.summary["ledger"], to_json(done.summary)),
         )
-    return ActionResult(job.key or "", job.player, True, None, None, rec.version, summary), rec
+    return done.result, rec
 
 
 async def export(
@@ -188,32 +132,10 @@ async def export(
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
-    data = {
-        "format": 1,
-        "player": {
-            "id": rec.external,
-            "name": rec.name,
-            "role": rec.role,
-            "locale": rec.locale,
-            "created": rec.created,
-        },
-        "save": {"version": rec.version, "points": rec.points, "state": rec.state},
-        "ledger": await rows(
-            "SELECT seq, amount, kind, reason, cause, key, time, turn, day,"
-            " extra FROM ledger WHERE player = ? ORDER BY seq"
-        ),
-        "achievements": await rows(
-            "SELECT achievement, time FROM achievements WHERE player = ? ORDER BY time, achievement"
-        ),
-        "scores": await rows(
-            "SELECT board, score, reached FROM scores WHERE player = ? ORDER BY board"
-        ),
-        "events": await rows(
-            "SELECT time, op, key, ok, detail FROM events WHERE player = ? ORDER BY id"
-        ),
-    }
-    for e in data["events"]:
-        e["detail"] = json.loads(e["detail"])
+    data = core.export_document(
+        rec, await rows(core.EXPORT_LEDGER), await rows(core.EXPORT_ACHIEVEMENTS),
+        await rows(core.EXPORT_SCORES),
+        await rows("SELECT time, op, key, ok, detail FROM events WHERE player = ? ORDER BY id"))
     await event(store, w, rec.id, "export", None, True, {"actor": job.args["actor"]})
     return data, None
 
@@ -230,9 +152,6 @@ async def delete(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple
     return None, None
 
 
-MAX_NAME = 64
-
-
 async def profile(
     store: SqliteStore, w: aiosqlite.Connection, job: Job
 ) -> tuple[PlayerInfo, Record | None]:
@@ -240,37 +159,23 @@ async def profile(
     state["player"] together, with a `profile` event. No change: nothing is written."""
     rec = await fresh(store, w, job.player)
     a = job.args
-    manifest = store.game.content.manifest
-    locale, name = a.get("locale"), a.get("name")
-    if locale is not None and locale not in manifest.locales:
-        raise AdminError(f"unknown locale `{locale}`: the story has"
-                         f" {', '.join(manifest.locales)}")
-    if name is not None:
-        name = " ".join(str(name).split())
-        if not name or len(name) > MAX_NAME:
-            raise AdminError(f"a name has 1 to {MAX_NAME} characters")
-    person = dict(rec.state["player"])
-    changes: dict[str, Any] = {}
-    for field, value in (("locale", locale), ("name", name)):
-        if value is not None and value != person.get(field):
-            changes[field] = {"from": person.get(field), "to": value}
-            person[field] = value
-    if not changes:
-        return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created), None
-    now = store.clock()
-    state = {**rec.state, "player": person}  # replaced, never edited: states are shared
+    change = core.profile(store.game.content.manifest, rec, locale=a.get("locale"),
+                          name=a.get("name"))
+    if change is None:
+        return core.info(rec), None
+    person = change.state["player"]
     rec.version += 1
     await w.execute("UPDATE players SET name = ?, locale = ? WHERE id = ?",
                     (person["name"], person["locale"], rec.id))
     cur = await w.execute(
         "UPDATE saves SET state = ?, version = ?, updated = ? WHERE player = ? AND version = ?",
-        (dump_state(state), rec.version, now, rec.id, rec.stored_version))
+        (dump_state(change.state), rec.version, store.clock(), rec.id, rec.stored_version))
     if cur.rowcount != 1:
         raise BatchFailed("the save changed under the cache; try again")
-    rec.state, rec.name, rec.locale = state, person["name"], person["locale"]
+    core.apply_profile(rec, change)
     await event(store, w, rec.id, "profile", None, True,
-                {"actor": a.get("actor") or job.player, **changes})
-    return PlayerInfo(rec.external, rec.name, rec.role, rec.locale, rec.created), rec
+                {"actor": a.get("actor") or job.player, **change.changes})
+    return core.info(rec), rec
 
 
 async def audit(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[None, None]:
@@ -286,8 +191,6 @@ async def audit(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[
 
 async def swap(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[Any, None]:
     """Record a content swap; the shell swaps `store.game` after COMMIT, between batches."""
-    old, new = store.game.content, job.args["game"].content
-    await event(store, w, None, "content", None, True, {
-        "actor": job.args["actor"], "from": old.version, "from_digest": old.digest,
-        "to": new.version, "to_digest": new.digest})
+    await event(store, w, None, "content", None, True,
+                core.swap_detail(store.game, job.args["game"], job.args["actor"]))
     return store.game, None

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections import defaultdict
 from pathlib import Path
 
 from engine.store.errors import StoreCorrupt, StoreOpenError
-from engine.store.invariants import Report, applied, balances, scores
+from engine.store.invariants import Report, applied, balances, score_counts, scores
 from engine.store.sqlite.connect import check_file, foreign, schema_of
 from engine.store.sqlite.migrations import BUCKET_BITS, LATEST, check_version
 from engine.store.sqlite.rows import BUSY_TIMEOUT_MS
@@ -65,24 +64,6 @@ def _check(db: sqlite3.Connection, path: str) -> Report:
     db.execute("BEGIN")  # one snapshot for everything below
     balances(db, r)
     applied(db, r)
-    _score_counts(db, r, scores(db, r))
+    score_counts(db, r, scores(db, r), BUCKET_BITS)
     db.execute("COMMIT")
     return r
-
-
-def _score_counts(db: sqlite3.Connection, r: Report,
-                  actual: dict[tuple[str, int], list[int]]) -> None:
-    """SQLite's rank helpers (score_count, score_hist) against the scores table."""
-    counts: dict[tuple[str, int], int] = defaultdict(int)
-    hist: dict[tuple[str, int, int], int] = defaultdict(int)
-    for (board, _p), (score, at) in actual.items():
-        counts[(board, score)] += 1
-        hist[(board, score, at >> BUCKET_BITS)] += 1
-    for board, score, n in db.execute("SELECT board, score, n FROM score_count"):
-        if counts.pop((board, score), 0) != n:
-            r.add(f"leaderboard {board}: the count of score {score} is off")
-    for board, score, bucket, n in db.execute("SELECT board, score, bucket, n FROM score_hist"):
-        if hist.pop((board, score, bucket), 0) != n:
-            r.add(f"leaderboard {board}: the histogram of score {score} is off")
-    if counts or hist:
-        r.add("leaderboard counts are missing rows")

@@ -150,20 +150,34 @@ CREATE TABLE outbox (
     subject   TEXT NOT NULL,                   -- diana.<game>.<kind>.<verb>
     time      REAL NOT NULL,
     body      TEXT NOT NULL,                   -- the event's JSON, as sent
-    published REAL                             -- when the broker acknowledged it
+    published REAL,                            -- when the broker acknowledged it
+    lease     REAL,                            -- PostgreSQL's row leases: unused here (the
+    owner     TEXT                             -- same columns on both, for `diana db copy`)
 );
 CREATE INDEX outbox_pending ON outbox(id) WHERE published IS NULL;
 CREATE INDEX outbox_time ON outbox(time);
--- Which publisher sends the outbox now, until when (see sqlite/outbox.py): one row.
+-- Which publisher sends the outbox now, until when (see sqlite/outbox.py): one row once
+-- a publisher has run.
 CREATE TABLE outbox_lease (
     one   INTEGER PRIMARY KEY CHECK (one = 1),
     owner TEXT,
     until REAL NOT NULL
 );
-INSERT INTO outbox_lease VALUES (1, NULL, 0);
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+# The update-id ledger (engine/store/sqlite/updates.py; postgres migration 0003).
+_V4 = """
+CREATE TABLE handled_updates (
+    update_id INTEGER PRIMARY KEY,
+    owner     TEXT NOT NULL,     -- host:pid of the process that holds it
+    until     REAL NOT NULL,     -- the claim's lease (epoch seconds)
+    done      INTEGER NOT NULL DEFAULT 0,
+    time      REAL NOT NULL      -- first claimed
+);
+CREATE INDEX handled_updates_time ON handled_updates(time);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -253,9 +253,10 @@ def _holder(db: sqlite3.Connection) -> tuple[str | None, float]:
 
 def _take(db: sqlite3.Connection, owner: str, lease: float, clock) -> bool:
     now = clock()
-    return db.execute("UPDATE outbox_lease SET owner = ?, until = ? WHERE owner IS NULL"
-                      " OR owner = ? OR until <= ?", (owner, now + lease, owner, now)
-                      ).rowcount == 1
+    return db.execute("INSERT INTO outbox_lease VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE"
+                      " SET owner = excluded.owner, until = excluded.until"
+                      " WHERE outbox_lease.owner IS NULL OR outbox_lease.owner = excluded.owner"
+                      " OR outbox_lease.until <= ?", (owner, now + lease, now)).rowcount == 1
 
 
 def _give_up(db: sqlite3.Connection, owner: str) -> None:

@@ -66,7 +66,7 @@ from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
 from engine.store.limits import MAX_REASON
 from engine.store.records import Record
-from engine.store.sqlite import admin, leaderboard
+from engine.store.sqlite import admin, leaderboard, updates
 from engine.store.sqlite.checkpoint import Checkpointer
 from engine.store.sqlite.connect import BUSY_TIMEOUT_MS, DURABILITY, open_error, prepare
 from engine.store.sqlite.pipeline import (
@@ -117,6 +117,7 @@ class SqliteStore(JobStore):
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
         self._writer: asyncio.Task | None = None
+        self._updates = updates.Ledger(self.path)
         self.pipeline = max(1, pipeline)  # batches committing or queued to commit at once
         # Halve the queue when nothing commits, to form two alternating groups: one is
         # computed while the other commits. Store bench, 2 CPUs: the writer process so is
@@ -180,6 +181,7 @@ class SqliteStore(JobStore):
         for conn in (self._r, self._w):
             if conn is not None:
                 await conn.close()
+        await self._updates.close()
 
     async def ping(self) -> None:
         if self._closing:
@@ -188,6 +190,16 @@ class SqliteStore(JobStore):
             # A new connection, not the open ones: they would go on reading and writing a
             # file deleted or moved away, where nothing they commit can be found again.
             await asyncio.to_thread(_probe, self.path)
+
+    # ---- the update-id ledger (updates.py) ---------------------------------------------
+
+    async def claim_update(self, update_id: int, owner: str, lease: float) -> bool:
+        if self._closing:
+            raise StoreClosed("the store is closed")
+        return await self._updates.claim(update_id, owner, self.clock(), lease)
+
+    async def finish_update(self, update_id: int, owner: str, *, done: bool = True) -> None:
+        await self._updates.finish(update_id, owner, done)
 
     # ---- reads ------------------------------------------------------------------------
 

@@ -18,3 +18,11 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE published IS NULL;
 CREATE INDEX outbox_time ON outbox (time);
+
+-- SQLite's lease on its whole outbox (engine/store/sqlite/outbox.py); unused here, where rows
+-- are leased, and kept so both backends have the same tables (`diana db copy`).
+CREATE TABLE outbox_lease (
+    one   integer PRIMARY KEY CHECK (one = 1),
+    owner text,
+    until double precision NOT NULL
+);

@@ -19,6 +19,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ErrorEvent
 
 from bot.config import Config
+from bot.events import start_events
 from bot.handlers import admin, player
 from bot.health import Health, add_routes, http_server
 from bot.i18n import LOCALES, PLAYER_COMMANDS, pick_locale, t
@@ -84,12 +85,14 @@ async def started(config: Config, health: Health, metrics: Metrics
 async def open_diana(config: Config, game: Game, health: Health | None = None,
                      metrics: Metrics | None = None) -> AsyncIterator[Diana]:
     try:
-        store = await open_store(config.db, game, durability=config.durability)
+        store = await open_store(config.db, game, durability=config.durability,
+                                 outbox=config.outbox)
     except StoreError as exc:
         raise StartupError(str(exc)) from exc
     if health is not None:
         health.store = store
     diana = Diana(config, store, metrics)
+    stream = await start_events(config, store, health, metrics)
     # Everything allocated so far (aiogram's models, the story) lives as long as the bot:
     # keep it out of the collector's full scans, which otherwise walk it again and again.
     gc.freeze()
@@ -104,6 +107,8 @@ async def open_diana(config: Config, game: Game, health: Health | None = None,
         yield diana
     finally:
         await store.close()
+        if stream is not None:
+            await stream.close()
 
 
 def make_dispatcher(diana: Diana) -> Dispatcher:

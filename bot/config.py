@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.outbox.publisher import RETENTION, age
 from engine.store.postgres.connect import is_url, shown
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -49,6 +50,11 @@ class Config:
     http_port: int | None = None
     http_host: str = "127.0.0.1"
     log_format: str = "text"  # one of LOG_FORMATS
+    # DIANA_EVENTS: the NATS server the bot's own publisher sends the outbox to (None: no
+    # publisher in the bot; `diana events publish` may run beside it)
+    events: str | None = None
+    outbox: bool = True  # DIANA_OUTBOX=off: the store writes no events at all
+    events_retention: float = 7 * 86400  # DIANA_EVENTS_RETENTION, seconds
 
     def redacted(self) -> str:
         return (f"api={self.api_base or 'api.telegram.org'} db={shown(str(self.db))}"
@@ -173,9 +179,25 @@ def load_config(environ: Mapping[str, str] | None = None,
     db: str | Path = db_text if is_url(db_text) else Path(db_text)
     if isinstance(db, Path) and not db.parent.is_dir():
         raise ConfigError(f"DIANA_DB: the directory {db.parent} does not exist")
+    events = get("DIANA_EVENTS") or None
+    if events is not None and not re.match(r"^(nats|tls)://[^\s]+$", events):
+        raise ConfigError(f"DIANA_EVENTS must be a NATS URL such as nats://127.0.0.1:4222,"
+                          f" not {events!r}")
+    outbox_text = (get("DIANA_OUTBOX", "on") or "on").lower()
+    if outbox_text not in ("on", "off"):
+        raise ConfigError(f"DIANA_OUTBOX must be on or off, not {outbox_text!r}")
+    retention_text = get("DIANA_EVENTS_RETENTION", RETENTION) or RETENTION
+    try:
+        events_retention = age(retention_text)
+    except ValueError:
+        raise ConfigError(f"DIANA_EVENTS_RETENTION must be an age such as 12h or 7d, not"
+                          f" {retention_text!r}") from None
+    if events is not None and outbox_text == "off":
+        raise ConfigError("DIANA_EVENTS needs the outbox: drop DIANA_OUTBOX=off")
     return Config(token=token, api_base=base, db=db, content=content,
                   admins=frozenset(admins), log_level=level, rate_count=int(m.group(1)),
                   rate_window=float(m.group(2)), drain_timeout=drain_timeout, pages=pages,
                   durability=durability, start_retries=int(retries),
                   start_backoff=start_backoff, http_port=http_port, http_host=http_host,
-                  log_format=log_format)
+                  log_format=log_format, events=events, outbox=outbox_text == "on",
+                  events_retention=events_retention)

@@ -10,11 +10,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
 from bot.config import Config
 from bot.startup import StartupError
+from engine.outbox.jetstream import BrokerError
 from engine.store import Store, StoreError
 
 log = logging.getLogger("diana.bot")
@@ -32,6 +34,8 @@ class Health:
     def __init__(self) -> None:
         self.content_loaded = False
         self.store: Store | None = None
+        # the event broker, when the bot runs a publisher (DIANA_EVENTS); has ping()
+        self.broker: Any = None
 
     async def problem(self) -> str | None:
         """Why the bot cannot serve players now, or None when it can."""
@@ -45,6 +49,13 @@ class Health:
             return f"the player database did not answer within {PING_TIMEOUT:g}s"
         except StoreError as exc:
             return f"the player database is unusable: {exc}"
+        if self.broker is not None:
+            try:
+                await asyncio.wait_for(self.broker.ping(), PING_TIMEOUT)
+            except TimeoutError:
+                return f"the event broker did not answer within {PING_TIMEOUT:g}s"
+            except BrokerError as exc:
+                return f"the event broker is unreachable: {exc}"
         return None
 
 

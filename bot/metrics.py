@@ -4,6 +4,8 @@ one bot's numbers and the tests can build as many as they like."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -58,6 +60,11 @@ class Metrics:
                                 " committed.", buckets=LATENCY_BUCKETS, registry=r)
         self.batch = Histogram("diana_store_batch_size", "Actions per store batch.",
                                buckets=BATCH_BUCKETS, registry=r)
+        self.outbox_lag = Gauge("diana_outbox_lag_seconds", "How long the oldest event not"
+                                " yet sent to the broker has waited (0: none waits; read"
+                                " every 2 s by the bot's publisher).", registry=r)
+        self.outbox_pending = Gauge("diana_outbox_pending", "Events in the outbox not yet"
+                                    " sent to the broker.", registry=r)
         self.content = Gauge("diana_content_info", "The story being played: 1 for its"
                              " version and digest.", ["version", "digest"], registry=r)
 
@@ -65,6 +72,11 @@ class Metrics:
         """The store's hook: one call per batch."""
         self.commit.observe(seconds)
         self.batch.observe(size)
+
+    def watch_outbox(self, lag: Callable[[], float], pending: Callable[[], float]) -> None:
+        """Read the outbox's lag and size from the publisher at each scrape."""
+        self.outbox_lag.set_function(lag)
+        self.outbox_pending.set_function(pending)
 
     def content_loaded(self, game: Game) -> None:
         self.content.clear()

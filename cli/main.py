@@ -10,6 +10,7 @@ import typer
 from cli import (
     bot_cmd,
     db_cmd,
+    events_cmd,
     fmt_cmd,
     graph_cmd,
     import_cmd,
@@ -109,6 +110,7 @@ app.command("simulate")(simulate_cmd.command)
 app.command("stats")(stats_cmd.command)
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(events_cmd.app, name="events")
 app.add_typer(bot_cmd.app, name="bot")
 app.add_typer(import_cmd.app, name="import")
 

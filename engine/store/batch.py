@@ -17,6 +17,7 @@ from typing import Any
 from engine.game import Game
 from engine.migrate import Migration, migrate_state, needs_migration
 from engine.numbers import TOTAL_MAX
+from engine.outbox import events as domain
 from engine.state import State
 from engine.step import Action, Outcome, action_to_json, step
 from engine.store.errors import KeyConflict, UnknownPlayer
@@ -80,6 +81,9 @@ class Batch:
         lambda: [0, 0]))
     events: list[tuple] = field(default_factory=list)
     applied: list[tuple] = field(default_factory=list)
+    # The game's token in event subjects; None: the outbox is off, no event is written.
+    outbox_game: str | None = None
+    outbox: list[tuple] = field(default_factory=list)
     _boards: tuple[str, ...] | None = None
 
     # -- running jobs ---------------------------------------------------------------------
@@ -134,7 +138,9 @@ class Batch:
         if tail is None:
             raise RuntimeError("the migration broke the ledger invariant")
         kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
+        rows = self._events(rec, None, new, domain.from_ledger(tail))
         written = self._effects(rec, new, tail, kinds, None)
+        self._emit(rec, rows)
         self.work[rec.external] = rec
         summary = {"op": "migrate", "ok": True, "how": migration.how, "from": migration.old,
                    "to": migration.new, "from_version": migration.from_version,
@@ -165,7 +171,8 @@ class Batch:
             return self._reject(job, rec, "internal-error",
                                 "the step broke the ledger invariant; nothing was applied")
         kinds = ["award" if e["amount"] > 0 else "spend" for e in tail]
-        return self._commit(job, rec, new, tail, kinds, outcome, {
+        rows = self._events(rec, job.key, new, domain.from_outcome(outcome.events))
+        return self._commit(job, rec, new, tail, kinds, outcome, rows, {
             "action": action_to_json(job.action),  # type: ignore[arg-type]
             "events": [e.type for e in outcome.events],
             "notices": list(outcome.notices),
@@ -186,7 +193,8 @@ class Batch:
         entry = ledger_entry(signed, reason, f"admin:{actor}", s["turn"], s["day"])
         new = {**s, "points": s["points"] + signed, "earned": max(0, s["earned"] + signed),
                "ledger": [*s["ledger"], entry]}
-        return self._commit(job, rec, new, [entry], [job.op], None,
+        rows = self._events(rec, job.key, new, domain.from_admin(job.op, amount, reason, actor))
+        return self._commit(job, rec, new, [entry], [job.op], None, rows,
                             {"amount": amount, "reason": reason, "actor": actor})
 
     # -- recording --------------------------------------------------------------------------
@@ -202,9 +210,10 @@ class Batch:
                             summary)
 
     def _commit(self, job: Job, rec: Record, new: State, tail: list[dict[str, Any]],
-                kinds: list[str], outcome: Outcome | None, extra: dict[str, Any]
-                ) -> ActionResult:
+                kinds: list[str], outcome: Outcome | None,
+                events: list[tuple], extra: dict[str, Any]) -> ActionResult:
         written = self._effects(rec, new, tail, kinds, job.key)
+        self._emit(rec, events)
         summary = {"op": job.op, "ok": True, "error": None, "message": None,
                    "turn": new["turn"], "fragment": new["fragment"], "points": new["points"],
                    "ledger": written, **extra}
@@ -249,6 +258,20 @@ class Batch:
         rec.version += 1
         return len(rows)
 
+    def _events(self, rec: Record, key: str | None, new: State,
+                emitted: list[tuple[str, dict[str, Any]]]) -> list[tuple]:
+        """The outbox rows of an operation about to be applied (built before anything is
+        published, as they can fail); none with the outbox off."""
+        if self.outbox_game is None or not emitted:
+            return []
+        return outbox_rows(self.outbox_game, rec.id, rec.external, rec.outbox_seq, key,
+                           self.now, new["content_version"], emitted)
+
+    def _emit(self, rec: Record, rows: list[tuple]) -> None:
+        """The rows go with the save's transaction; the player's seq moves past them."""
+        self.outbox.extend(rows)
+        rec.outbox_seq += len(rows)
+
     def _record(self, job: Job, rec: Record, ok: bool, summary: dict[str, Any]) -> None:
         self.work[rec.external] = rec
         text = to_json(summary)
@@ -263,9 +286,24 @@ class Batch:
     def save_rows(self) -> list[tuple]:
         return [(dump_state(r.state), r.state["content_version"], r.state.get("fragment"),
                  r.version, r.points, r.ledger_seq, r.ledger_from, r.carry_to, r.carry, self.now,
-                 r.id, r.stored_version)
+                 r.outbox_seq, r.id, r.stored_version)
                 for r in self.work.values() if r.version != r.stored_version]
 
     def score_rows(self) -> list[tuple]:
         # A zero net change still moves `reached`, as the check recomputes it from the ledger.
         return [(board, pid, delta, at) for (board, pid), (delta, at) in self.scores.items()]
+
+
+def outbox_rows(game: str, pid: int, player: str, last_seq: int, key: str | None,
+                now: float, content_version: str,
+                emitted: list[tuple[str, dict[str, Any]]]) -> list[tuple]:
+    """(event id, player id, seq, subject, time, body) per event, numbered on from the
+    player's `last_seq`. Both stores' outbox tables take these rows as they are."""
+    key = key or domain.auto_key()
+    rows = []
+    for index, (type_, data) in enumerate(emitted, 1):
+        seq = last_seq + index
+        event = domain.envelope(game, player, key, index, seq, now, content_version, type_,
+                                data)
+        rows.append((event["id"], pid, seq, domain.subject(game, type_), now, to_json(event)))
+    return rows

@@ -10,6 +10,7 @@ from typing import Any, Self
 
 from engine.game import Game
 from engine.migrate import needs_migration
+from engine.outbox.events import game_slug, slug
 from engine.state import State
 from engine.step import Action
 from engine.store.batch import Job
@@ -24,6 +25,8 @@ class JobStore:
 
     game: Game
     clock: Callable[[], float]
+    # The game's token in event subjects (engine.outbox.events); None: no outbox rows.
+    outbox_game: str | None = None
 
     async def _submit(self, job: Job) -> Any:
         raise NotImplementedError
@@ -129,6 +132,14 @@ class JobStore:
 
     def _when(self, when: float | None) -> float:
         return self.clock() if when is None else when
+
+
+def outbox_game(game: Game, on: bool, name: str | None) -> str | None:
+    """The subject token the store writes its events under, or None with the outbox off.
+    `name` (an operator's choice) wins over the slug of the content's title."""
+    if not on:
+        return None
+    return slug(name) if name else game_slug(game.content)
 
 
 def resolve(job: Job, result: Any) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.game import Game
+from engine.outbox.source import Source
 from engine.store.interface import Store
 from engine.store.postgres import PgStore, is_url
 from engine.store.postgres.connect import connect
@@ -18,7 +19,8 @@ from engine.store.sqlite.migrations import LATEST as SQLITE_LATEST
 
 # What PgStore takes of the options: durability, the writer kind and checkpoints are
 # SQLite's (on PostgreSQL the server's synchronous_commit decides durability).
-_PG_OPTIONS = ("clock", "max_batch", "readers", "statement_timeout")
+_PG_OPTIONS = ("clock", "max_batch", "readers", "statement_timeout", "outbox",
+               "events_game")
 
 
 def shown(target: str | Path) -> str:
@@ -50,3 +52,14 @@ async def upgrade(target: str | Path) -> tuple[int, int]:
     finally:
         await conn.close()
     return int(version), SQLITE_LATEST
+
+
+async def open_outbox(target: str | Path) -> Source:
+    """The outbox of the database `target` names, for a publisher or `diana events`."""
+    if is_url(target):
+        from engine.store.postgres.outbox import PgOutbox
+
+        return await PgOutbox.open(str(target))
+    from engine.store.sqlite.outbox import SqliteOutbox
+
+    return await SqliteOutbox.open(target)

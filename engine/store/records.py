@@ -29,6 +29,7 @@ class Record:
     ledger_from: int  # the last reset's entry: the balance is the sum of those after it
     carry_to: int = 0  # entries ledger_from < seq <= carry_to are folded into one
     carry: int = 0  # their sum
+    outbox_seq: int = 0  # the seq of the player's last event in the outbox
 
     def copy(self) -> Record:
         twin = object.__new__(Record)  # (a fifth of the cost of Record(**self.__dict__))

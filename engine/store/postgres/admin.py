@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from engine.outbox.events import from_reset
 from engine.store import admin as core
-from engine.store.batch import Job, replay
+from engine.store.batch import Job, outbox_rows, replay
 from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
-from engine.store.postgres import ranks
+from engine.store.postgres import outbox, ranks
 from engine.store.postgres.reads import load, stored_results
 from engine.store.records import Record, dump_state, to_json
 
@@ -87,12 +88,18 @@ async def reset(store: PgStore, c: asyncpg.Connection, job: Job
             " day) VALUES ($1, $2, $3, 'reset', $4, $5, $6, $7, $8, $9)",
             rec.id, rec.ledger_seq, e["amount"], e["reason"], e["cause"], job.key, now,
             e["turn"], e["day"])
+    if store.outbox_game is not None:
+        rows = outbox_rows(store.outbox_game, rec.id, rec.external, rec.outbox_seq, job.key,
+                           now, store.game.content.version,
+                           from_reset(job.args["actor"], done.summary["previous_points"]))
+        await c.executemany(outbox.INSERT, rows)
+        rec.outbox_seq += len(rows)
     status = await c.execute(
         "UPDATE saves SET state = $1::jsonb, content_version = $2, fragment = NULL,"
         " version = $3, points = 0, ledger_seq = $4, ledger_from = $5, carry_to = $6,"
-        " carry = 0, updated = $7 WHERE player = $8 AND version = $9",
+        " carry = 0, updated = $7, outbox_seq = $8 WHERE player = $9 AND version = $10",
         dump_state(rec.state), store.game.content.version, rec.version, rec.ledger_seq,
-        rec.ledger_from, rec.carry_to, now, rec.id, rec.stored_version)
+        rec.ledger_from, rec.carry_to, now, rec.outbox_seq, rec.id, rec.stored_version)
     if status != "UPDATE 1":
         raise BatchFailed("the save changed while it was locked; run `diana db check`")
     await c.execute("DELETE FROM achievements WHERE player = $1", rec.id)
@@ -126,6 +133,7 @@ async def delete(store: PgStore, c: asyncpg.Connection, job: Job) -> tuple[None,
     rec = await locked(c, job.player)
     await ranks.forget(c, rec.id)
     await c.execute("DELETE FROM events WHERE player = $1", rec.id)
+    await c.execute("DELETE FROM outbox WHERE player = $1", rec.id)
     await c.execute("DELETE FROM players WHERE id = $1", rec.id)
     await event(store, c, rec.id, "delete", None, True,
                 {"actor": job.args["actor"], "erased": True})

@@ -25,7 +25,7 @@ async def load(conn: Conn, players: list[str], *, lock: bool = False) -> dict[st
     players never wait on each other in a cycle."""
     rows = await conn.fetch(
         "SELECT p.id, p.external_id, p.name, p.role, p.locale, p.created, s.state::text,"
-        " s.version, s.points, s.ledger_seq, s.ledger_from, s.carry_to, s.carry"
+        " s.version, s.points, s.ledger_seq, s.ledger_from, s.carry_to, s.carry, s.outbox_seq"
         " FROM players p JOIN saves s ON s.player = p.id"
         " WHERE p.external_id = ANY($1::text[]) ORDER BY p.id"
         + (" FOR UPDATE OF s" if lock else ""), players)
@@ -40,7 +40,7 @@ async def load(conn: Conn, players: list[str], *, lock: bool = False) -> dict[st
         ledgers[pid].append(ledger_entry(amount, reason, cause, turn, day, extra))
     out = {}
     for (pid, ext, name, role, locale, created, text, version, points, lseq, lfrom, cto,
-         carry) in rows:
+         carry, oseq) in rows:
         ledger = ledgers[pid]
         if cto > lfrom:
             ledger.insert(0, carried(carry, cto - lfrom))
@@ -51,7 +51,7 @@ async def load(conn: Conn, players: list[str], *, lock: bool = False) -> dict[st
         except ValueError as exc:
             raise StoreCorrupt(f"the save of player `{ext}` does not parse: {exc}") from exc
         out[ext] = Record(pid, ext, name, role, locale, created, state, version, version,
-                          points, lseq, lfrom, cto, carry)
+                          points, lseq, lfrom, cto, carry, oseq)
     return out
 
 

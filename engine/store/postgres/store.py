@@ -46,10 +46,10 @@ from engine.store.errors import (
     UnknownPlayer,
 )
 from engine.store.interface import RankEntry, Standing, Stats
-from engine.store.jobs import JobStore
+from engine.store.jobs import JobStore, outbox_game
 from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
-from engine.store.postgres import admin, ranks, reads, updates
+from engine.store.postgres import admin, outbox, ranks, reads, updates
 from engine.store.postgres.connect import STATEMENT_TIMEOUT, connect, pool, shown, store_settings
 from engine.store.postgres.schema import require_current
 
@@ -69,7 +69,8 @@ RECONNECT_TIMEOUT = 2.0  # one attempt: a server that is back answers at once
 
 UPDATE_SAVE = ("UPDATE saves SET state = $1::jsonb, content_version = $2, fragment = $3,"
                " version = $4, points = $5, ledger_seq = $6, ledger_from = $7, carry_to = $8,"
-               " carry = $9, updated = $10 WHERE player = $11 AND version = $12")
+               " carry = $9, updated = $10, outbox_seq = $11 WHERE player = $12"
+               " AND version = $13")
 INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
                  " turn, day, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
 DELETE_ACHIEVEMENT = "DELETE FROM achievements WHERE player = $1 AND achievement = $2"
@@ -84,11 +85,13 @@ class PgStore(JobStore):
     """See the module docstring. Create with `await PgStore.open(url, game)`."""
 
     def __init__(self, url: str, game: Game, *, clock: Callable[[], float] = time.time,
-                 max_batch: int = 512, readers: int = 4,
+                 max_batch: int = 512, readers: int = 4, outbox: bool = True,
+                 events_game: str | None = None,
                  statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.url = url
         self.where = f"DIANA_DB ({shown(url)})"
         self.game = game
+        self.outbox_game = outbox_game(game, outbox, events_game)
         self.clock = clock
         self.max_batch = max_batch
         self.readers = readers
@@ -313,7 +316,8 @@ class PgStore(JobStore):
         """One batch inside the caller's transaction: lock, compute (the pure core), write."""
         records = await reads.load(w, list(dict.fromkeys(j.player for j in jobs)), lock=True)
         stored = await reads.stored_results(w, [j.key for j in jobs if j.key])
-        batch = Batch(self.game, self.clock(), 1)  # ledger ids 1..n, renumbered below
+        # ledger ids 1..n, renumbered below
+        batch = Batch(self.game, self.clock(), 1, outbox_game=self.outbox_game)
         results = [batch.run(job, records, stored) for job in jobs]
         ids: list[int] = []
         if batch.ledger:
@@ -332,6 +336,8 @@ class PgStore(JobStore):
             await w.executemany(INSERT_ACHIEVEMENT, batch.achievements)
         if batch.events:
             await w.executemany(admin.INSERT_EVENT, batch.events)
+        if batch.outbox:
+            await w.executemany(outbox.INSERT, batch.outbox)
         # Last: the leaderboards' counters are shared by every worker (see ranks.py).
         await ranks.add(w, [(board, pid, delta, ids[at - 1])
                             for board, pid, delta, at in batch.score_rows()])

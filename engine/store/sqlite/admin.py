@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from engine.outbox.events import from_reset
 from engine.store import admin as core
-from engine.store.batch import Job, replay
+from engine.store.batch import Job, outbox_rows, replay
 from engine.store.errors import BatchFailed, PlayerExists, UnknownPlayer
 from engine.store.interface import ActionResult, PlayerInfo
 from engine.store.records import Record, dump_state, to_json
+from engine.store.sqlite import outbox
 from engine.store.sqlite.reads import load, stored_results
 
 if TYPE_CHECKING:
@@ -93,12 +95,18 @@ async def reset(
             (rec.id, rec.ledger_seq, e["amount"], e["reason"], e["cause"], job.key, now,
              e["turn"], e["day"]),
         )
+    if store.outbox_game is not None:
+        rows = outbox_rows(store.outbox_game, rec.id, rec.external, rec.outbox_seq, job.key,
+                           now, store.game.content.version,
+                           from_reset(job.args["actor"], done.summary["previous_points"]))
+        await w.executemany(outbox.INSERT, rows)
+        rec.outbox_seq += len(rows)
     cur = await w.execute(
         "UPDATE saves SET state = ?, content_version = ?, fragment = NULL, version = ?,"
-        " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?"
-        " WHERE player = ? AND version = ?",
+        " points = 0, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = 0, updated = ?,"
+        " outbox_seq = ? WHERE player = ? AND version = ?",
         (dump_state(rec.state), store.game.content.version, rec.version, rec.ledger_seq,
-         rec.ledger_from, rec.carry_to, now, rec.id, rec.stored_version),
+         rec.ledger_from, rec.carry_to, now, rec.outbox_seq, rec.id, rec.stored_version),
     )
     if cur.rowcount != 1:
         raise BatchFailed("the save changed under the cache; try again")
@@ -135,6 +143,7 @@ async def export(
 async def delete(store: SqliteStore, w: aiosqlite.Connection, job: Job) -> tuple[None, None]:
     rec = await fresh(store, w, job.player)
     await w.execute("DELETE FROM events WHERE player = ?", (rec.id,))
+    await w.execute("DELETE FROM outbox WHERE player = ?", (rec.id,))
     await w.execute("DELETE FROM players WHERE id = ?", (rec.id,))
     await event(
         store, w, rec.id, "delete", None, True, {"actor": job.args["actor"], "erased": True}

@@ -138,8 +138,32 @@ ALTER TABLE saves ADD COLUMN carry_to INTEGER NOT NULL DEFAULT 0;  -- folded: se
 ALTER TABLE saves ADD COLUMN carry INTEGER NOT NULL DEFAULT 0;  -- their sum (after ledger_from)
 """
 
-# Reserved for the outbox (merged separately), which takes version 3.
-_V3 = ""
+# The transactional outbox (engine/outbox): every applied action's domain events, written
+# in the save's transaction, sent to the broker by a publisher that leases them.
+_V3 = """
+ALTER TABLE saves ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0;  -- the player's last seq
+CREATE TABLE outbox (
+    id        INTEGER PRIMARY KEY,             -- the order events were written in
+    event_id  TEXT NOT NULL,                   -- action key # index: the broker's dedup id
+    player    INTEGER NOT NULL,                -- no foreign key: the erasure deletes them
+    seq       INTEGER NOT NULL,                -- per player, 1, 2, 3 ...
+    subject   TEXT NOT NULL,                   -- diana.<game>.<kind>.<verb>
+    time      REAL NOT NULL,
+    body      TEXT NOT NULL,                   -- the event's JSON, as sent
+    published REAL,                            -- when the broker acknowledged it
+    lease     REAL,                            -- PostgreSQL's row leases: unused here (the
+    owner     TEXT                             -- same columns on both, for `diana db copy`)
+);
+CREATE INDEX outbox_pending ON outbox(id) WHERE published IS NULL;
+CREATE INDEX outbox_time ON outbox(time);
+-- Which publisher sends the outbox now, until when (see sqlite/outbox.py): one row once
+-- a publisher has run.
+CREATE TABLE outbox_lease (
+    one   INTEGER PRIMARY KEY CHECK (one = 1),
+    owner TEXT,
+    until REAL NOT NULL
+);
+"""
 
 # The update-id ledger (engine/store/sqlite/updates.py; postgres migration 0003).
 _V4 = """

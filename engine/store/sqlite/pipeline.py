@@ -42,7 +42,8 @@ __all__ = ["Discarded", "Flight", "ProcessWriter", "Stale", "ThreadWriter", "key
 
 def plan_of(batch: Batch, first_lid: int) -> Plan:
     return Plan(first_lid, batch.save_rows(), batch.ledger, batch.unachieved,
-                batch.achievements, batch.score_rows(), batch.events, batch.applied)
+                batch.achievements, batch.score_rows(), batch.events, batch.applied,
+                batch.outbox)
 
 
 @dataclass

@@ -18,7 +18,7 @@ async def load(conn: aiosqlite.Connection, players: list[str]) -> dict[str, Reco
     marks = ",".join("?" * len(players))
     rows = await conn.execute_fetchall(
         "SELECT p.id, p.external_id, p.name, p.role, p.locale, p.created, s.state, s.version,"
-        " s.points, s.ledger_seq, s.ledger_from, s.carry_to, s.carry FROM players p"
+        " s.points, s.ledger_seq, s.ledger_from, s.carry_to, s.carry, s.outbox_seq FROM players p"
         " JOIN saves s ON s.player = p.id"
         f" WHERE p.external_id IN ({marks})", players)
     if not rows:
@@ -34,7 +34,7 @@ async def load(conn: aiosqlite.Connection, players: list[str]) -> dict[str, Reco
         ledgers[pid].append(ledger_entry(amount, reason, cause, turn, day, extra))
     out = {}
     for (pid, ext, name, role, locale, created, text, version, points, lseq, lfrom, cto,
-         carry) in rows:
+         carry, oseq) in rows:
         ledger = ledgers[pid]
         if cto > lfrom:
             ledger.insert(0, carried(carry, cto - lfrom))
@@ -45,7 +45,7 @@ async def load(conn: aiosqlite.Connection, players: list[str]) -> dict[str, Reco
         except ValueError as exc:
             raise StoreCorrupt(f"the save of player `{ext}` does not parse: {exc}") from exc
         out[ext] = Record(pid, ext, name, role, locale, created, state, version, version,
-                          points, lseq, lfrom, cto, carry)
+                          points, lseq, lfrom, cto, carry, oseq)
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 UPDATE_SAVE = ("UPDATE saves SET state = ?, content_version = ?, fragment = ?, version = ?,"
                " points = ?, ledger_seq = ?, ledger_from = ?, carry_to = ?, carry = ?,"
-               " updated = ?"
+               " updated = ?, outbox_seq = ?"
                " WHERE player = ? AND version = ?")
 INSERT_LEDGER = ("INSERT INTO ledger (id, player, seq, amount, kind, reason, cause, key, time,"
                  " turn, day, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -36,6 +36,8 @@ INSERT_EVENT = ("INSERT INTO events (time, player, op, key, ok, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?)")
 INSERT_APPLIED = ("INSERT INTO applied_actions (key, player, op, ok, version, ledger, result)"
                   " VALUES (?, ?, ?, ?, ?, ?, ?)")
+INSERT_OUTBOX = ("INSERT INTO outbox (event_id, player, seq, subject, time, body)"
+                 " VALUES (?, ?, ?, ?, ?, ?)")
 
 HEADER = struct.Struct(">I")
 # How long a connection waits for another process's write lock. Several processes may
@@ -66,6 +68,7 @@ class Plan(NamedTuple):
     scores: list[tuple]
     events: list[tuple]
     applied: list[tuple]
+    outbox: list[tuple]  # the domain events (engine/outbox), in the save's transaction
 
 
 def write(conn: sqlite3.Connection, plan: Plan) -> None:
@@ -108,6 +111,8 @@ def _rows(conn: sqlite3.Connection, plan: Plan) -> None:
         conn.executemany(UPSERT_SCORE, scores)
     if plan.events:
         conn.executemany(INSERT_EVENT, plan.events)
+    if plan.outbox:
+        conn.executemany(INSERT_OUTBOX, plan.outbox)
 
 
 # ---- the writer process ------------------------------------------------------------------

@@ -61,7 +61,7 @@ from engine.store.interface import (
     Standing,
     Stats,
 )
-from engine.store.jobs import JobStore
+from engine.store.jobs import JobStore, outbox_game
 from engine.store.jobs import fail as _fail
 from engine.store.jobs import resolve as _resolve
 from engine.store.limits import MAX_REASON
@@ -94,7 +94,8 @@ class SqliteStore(JobStore):
     def __init__(self, path: str | Path, game: Game, *, durability: str = "full",
                  clock: Callable[[], float] = time.time, max_batch: int = 512,
                  cache_size: int = 100_000, pipeline: int = 2, split: bool | None = None,
-                 writer: str = "thread", checkpoint_every: float = 0.25) -> None:
+                 writer: str = "thread", checkpoint_every: float = 0.25, outbox: bool = True,
+                 events_game: str | None = None) -> None:
         if durability not in DURABILITY:
             raise ValueError(f"durability must be one of {', '.join(DURABILITY)}")
         if writer not in WRITERS:
@@ -104,6 +105,7 @@ class SqliteStore(JobStore):
         self.writer = writer
         self.path = str(path)
         self.game = game
+        self.outbox_game = outbox_game(game, outbox, events_game)
         self.durability = durability
         self.clock = clock
         self.max_batch = max_batch
@@ -342,7 +344,7 @@ class SqliteStore(JobStore):
         self.batches += 1
         self.batched += len(jobs)
         first = self._next_lid
-        batch = Batch(self.game, self.clock(), first)
+        batch = Batch(self.game, self.clock(), first, outbox_game=self.outbox_game)
         results = [batch.run(job, records, stored) for job in jobs]
         self._next_lid = batch.next_id
         plan = plan_of(batch, first)

@@ -445,3 +445,36 @@ def test_a_visit_nothing_reads_still_counts_while_the_count_is_read() -> None:
     via_hall = {**s, "fragment": "f2", "visits": {"f0": 1, "f1": 1, "f2": 1}}
     via_yard = {**s, "fragment": "f2", "visits": {"f0": 1, "f3": 1, "f2": 1}}
     assert a.key(via_hall) != a.key(via_yard)
+
+
+def test_a_stat_read_as_an_operand_or_compared_with_stays_in_the_key() -> None:
+    # loot is never compared with a constant: it is read by the effect that adds it to
+    # gold and by the comparison of nerve with it
+    fragments: dict[str, Any] = {
+        "f0": {"text": "A cave.", "choices": [
+            {"id": "dig", "text": "Dig", "goto": "f0",
+             "effects": [{"stat": {"id": "loot", "add": 1}}]},
+            {"id": "go", "text": "Go", "goto": "f1",
+             "effects": [{"stat": {"id": "gold", "add": {"stat": "loot"}}}]}]},
+        "f1": {"text": "A shop.", "choices": [
+            {"id": "buy", "text": "Buy", "goto": "f4",
+             "requires": {"stat": {"id": "gold", "gte": 3}}},
+            {"id": "dare", "text": "Dare", "goto": "f4",
+             "requires": {"stat": {"id": "nerve", "gte": {"stat": "loot"}}}},
+            {"id": "leave", "text": "Leave", "goto": "f5"}]},
+        "f4": {"ending": "good", "text": "The end."},
+        "f5": {"ending": "bad", "text": "The end."},
+    }
+    files = _files(fragments, [])
+    world = json.loads(files["world.yaml"])
+    world["stats"].update({s: {"name": s, "initial": 0, "min": 0, "max": 9}
+                           for s in ("loot", "gold")})
+    files["world.yaml"] = json.dumps(world)
+    game = _game(files)
+    a = Abstraction.of(game.content)
+    s = step(game, new_state(game.content), Start()).state
+    assert a.key(s) != a.key({**s, "stats": {**s["stats"], "loot": 1}})
+    at_f1 = {**s, "fragment": "f1"}
+    assert a.key(at_f1) != a.key({**at_f1, "stats": {**s["stats"], "loot": 1}})
+    ex = explore(game, max_states=5_000, probe=0)
+    assert ex.complete and "choice:f1.buy" in ex.witnesses and "choice:f1.dare" in ex.witnesses

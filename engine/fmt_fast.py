@@ -100,7 +100,7 @@ def is_canonical(text: str) -> bool:
         return False
     if "\r" in text or "\t" in text or " \n" in text or text.startswith(("\ufeff", "\n")):
         return False
-    if _MARKERS.search(text):
+    if _MARKERS.search(text) or ":\n\n" in text:  # a blank line under a key: not sure
         return False
     parser = _CParser(text)
     try:
